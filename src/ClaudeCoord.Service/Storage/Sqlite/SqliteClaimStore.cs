@@ -49,6 +49,10 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable
         set => _writer.BeforeBatch = value;
     }
 
+    /// <summary>Test hook: queues an arbitrary write through the group-commit writer.</summary>
+    internal Task<T> WriteAsync<T>(Func<WriteSession, T> work, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(work, cancellationToken);
+
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken)
     {
