@@ -42,6 +42,13 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// How far the store's clock may drift from the test's idea of it during a test: zero for a store on
+    /// the injected clock; a store on the database's clock (which keeps running) says how much slack the
+    /// boundary tests must allow.
+    /// </summary>
+    protected virtual TimeSpan ClockSlack => TimeSpan.Zero;
+
     /// <summary>Frees the test's database, after its stores are disposed.</summary>
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
@@ -465,15 +472,18 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
     {
         var store = await OpenStoreAsync();
         var old = Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-old", "s1"), Ct)).Claim;
-        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        var gap = (2 * ClockSlack) + TimeSpan.FromMilliseconds(1);
+        await AdvanceTimeAsync(gap);
         await store.ClaimAsync(Command("task-new", "s2"), Ct);
 
-        await AdvanceTimeAsync(ClaimTtl - TimeSpan.FromMilliseconds(1));
+        // task-old is exactly claim_ttl old (give or take the store clock's slack): kept.
+        await AdvanceTimeAsync(ClaimTtl - gap - ClockSlack);
         var atTtl = await store.PurgeAsync(ClaimTtl, Retention, Ct);
         Assert.Empty(atTtl.ExpiredActive);
         Assert.Equal(2, (await store.ListActiveAsync(Repo, Ct)).Count);
 
-        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        // A millisecond past it: deleted, while task-new is still at most claim_ttl old.
+        await AdvanceTimeAsync((2 * ClockSlack) + TimeSpan.FromMilliseconds(1));
         var pastTtl = await store.PurgeAsync(ClaimTtl, Retention, Ct);
 
         Assert.Equal(old, Assert.Single(pastTtl.ExpiredActive));
@@ -491,7 +501,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         await store.ClaimAsync(Command("task-a", "s1"), Ct);
         await AdvanceTimeAsync(ClaimTtl);
         await store.ClaimAsync(Command("task-a", "s1"), Ct);
-        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1) + ClockSlack);
 
         var purged = await store.PurgeAsync(ClaimTtl, Retention, Ct);
 
@@ -504,16 +514,17 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         var store = await OpenStoreAsync();
         await store.ClaimAsync(Command("task-a", "s1"), Ct);
         await store.CompleteAsync(Repo, "s1", "task-a", Ct);
-        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        var gap = (2 * ClockSlack) + TimeSpan.FromMilliseconds(1);
+        await AdvanceTimeAsync(gap);
         await store.ClaimAsync(Command("task-b", "s2"), Ct);
         await store.CompleteAsync(Repo, "s2", "task-b", Ct);
 
-        await AdvanceTimeAsync(Retention - TimeSpan.FromMilliseconds(1));
+        await AdvanceTimeAsync(Retention - gap - ClockSlack);
         var atRetention = await store.PurgeAsync(ClaimTtl, Retention, Ct);
         Assert.Equal(0, atRetention.PurgedCompleted);
         Assert.Equal(2, (await store.ListRecentlyCompletedAsync(Repo, Retention, Ct)).Count);
 
-        await AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        await AdvanceTimeAsync((2 * ClockSlack) + TimeSpan.FromMilliseconds(1));
         var pastRetention = await store.PurgeAsync(ClaimTtl, Retention, Ct);
 
         Assert.Equal(1, pastRetention.PurgedCompleted);

@@ -200,6 +200,20 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         Assert.Equal(["task-0", "task-b"], (await store.ListActiveAsync(Repo, Ct)).Select(c => c.TaskId).Order(StringComparer.Ordinal));
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task Disposing_commits_the_writes_already_queued()
+    {
+        var store = await OpenStoreAsync();
+        var queued = Enumerable.Range(0, 10).Select(i => store.ClaimAsync(Command($"task-{i}", $"s{i}"), Ct)).ToArray();
+
+        await store.DisposeAsync();
+
+        Assert.All(await Task.WhenAll(queued), o => Assert.IsType<ClaimOutcome.Claimed>(o));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.ClaimAsync(Command("task-late", "s-late"), Ct));
+        var reopened = await OpenStoreAsync();
+        Assert.Equal(10, (await reopened.ListActiveAsync(Repo, Ct)).Count);
+    }
+
     // ---------------------------------------------------------------- faults and recovery
 
     [Fact(Timeout = TestTimeout)]

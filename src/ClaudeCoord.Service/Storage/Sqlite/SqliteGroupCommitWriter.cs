@@ -20,7 +20,7 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     private readonly SqliteClaimStoreOptions _options;
     private readonly Channel<WriteRequest> _queue =
         Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WriteSession? _session;
     private long _commitCount;
     private long _committedWriteCount;
@@ -31,7 +31,9 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
         _clock = clock;
         _logger = logger;
         _options = options;
-        _loop = Task.Run(RunAsync);
+        // A thread of its own: the writer must keep committing when the thread pool is starved, and
+        // it blocks on SQLite (locks, fsync) anyway.
+        new Thread(Run) { IsBackground = true, Name = "sqlite-claim-writer" }.Start();
     }
 
     /// <summary>Transactions committed so far.</summary>
@@ -66,37 +68,45 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
-        DropSession();
+        // The writer commits what was queued before it stops, then closes its connection.
+        await _stopped.Task.ConfigureAwait(false);
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var batch = new List<WriteRequest>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var request))
+            var batch = new List<WriteRequest>();
+            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                batch.Add(request);
-            }
-
-            try
-            {
-                RunBatch(batch);
-            }
-            catch (Exception exception)
-            {
-                // Nothing of the batch was committed: every caller hears so, and the loop lives on.
-                LogBatchFailed(_logger, batch.Count, exception);
-                DropSession();
-                var unavailable = SqliteFailures.Unavailable(exception);
-                foreach (var request in batch)
+                while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var request))
                 {
-                    request.Fail(unavailable);
+                    batch.Add(request);
                 }
-            }
 
-            batch.Clear();
+                try
+                {
+                    RunBatch(batch);
+                }
+                catch (Exception exception)
+                {
+                    // Nothing of the batch was committed: every caller hears so, and the loop lives on.
+                    LogBatchFailed(_logger, batch.Count, exception);
+                    DropSession();
+                    var unavailable = SqliteFailures.Unavailable(exception);
+                    foreach (var request in batch)
+                    {
+                        request.Fail(unavailable);
+                    }
+                }
+
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            DropSession();
+            _stopped.TrySetResult();
         }
     }
 
