@@ -350,9 +350,13 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
     public async Task A_read_only_database_gives_unavailable_and_the_store_recovers_when_it_is_writable_again()
     {
         Skip.If(Environment.IsPrivilegedProcess, "root writes to read-only files; the other fault tests cover root");
-        var store = await OpenStoreAsync();
-        await store.ClaimAsync(Command("task-a", "s1"), Ct);
+        // File modes bind only new opens (a process keeps writing through descriptors it holds), so the
+        // store that meets the read-only file is a new one, as after a restart.
+        var first = await OpenStoreAsync();
+        await first.ClaimAsync(Command("task-a", "s1"), Ct);
+        await first.DisposeAsync();
         var fileModes = Directory.EnumerateFiles(Folder).ToDictionary(f => f, File.GetUnixFileMode);
+        var store = Track(new SqliteClaimStore(new SqliteClaimStoreOptions { Path = DbPath }, _clock));
 
         try
         {
@@ -362,7 +366,8 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
             }
 
             File.SetUnixFileMode(Folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-            await Assert.ThrowsAsync<StoreUnavailableException>(() => store.ClaimAsync(Command("task-b", "s2"), Ct));
+            AssertSaysNothingInternal(await Assert.ThrowsAsync<StoreUnavailableException>(() => store.InitializeAsync(Ct)));
+            AssertSaysNothingInternal(await Assert.ThrowsAsync<StoreUnavailableException>(() => store.ClaimAsync(Command("task-b", "s2"), Ct)));
         }
         finally
         {
@@ -374,6 +379,8 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         }
 
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-b", "s2"), Ct));
+        Assert.True(await store.IsReadyAsync(Ct));
+        Assert.Equal(["task-a", "task-b"], (await store.ListActiveAsync(Repo, Ct)).Select(c => c.TaskId));
     }
 
     // ---------------------------------------------------------------- job leases
