@@ -4,21 +4,28 @@ using ClaudeCoord.Service.Tests.Support;
 
 namespace ClaudeCoord.Service.Tests.Api;
 
-/// <summary>Bad input is a 400 <c>invalid_request</c> naming the field: never a 500, never a hang.</summary>
-public sealed class InputValidationTests : IAsyncLifetime
+/// <summary>One service for every validation case: none of them may change anything.</summary>
+public sealed class ValidationService : IAsyncLifetime
 {
-    private const string Token = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-    private const string Commit = "1111111111111111111111111111111111111111";
     private readonly OriginFixture _fixture = new();
-    private ServiceUnderTest _service = null!;
 
-    public async Task InitializeAsync() => _service = await ServiceUnderTest.StartAsync(_fixture);
+    public ServiceUnderTest Service { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Service = await ServiceUnderTest.StartAsync(_fixture);
 
     public async Task DisposeAsync()
     {
-        await _service.DisposeAsync();
+        await Service.DisposeAsync();
         _fixture.Dispose();
     }
+}
+
+/// <summary>Bad input is a 400 <c>invalid_request</c> naming the field: never a 500, never a hang.</summary>
+public sealed class InputValidationTests(ValidationService shared) : IClassFixture<ValidationService>
+{
+    private const string Token = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    private const string Commit = "1111111111111111111111111111111111111111";
+    private readonly ServiceUnderTest _service = shared.Service;
 
     private static string ClaimBody(string? replace = null, string? with = null, bool remove = false)
     {

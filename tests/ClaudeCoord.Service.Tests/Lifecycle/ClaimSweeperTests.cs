@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ClaudeCoord.Service.Storage;
 using ClaudeCoord.Service.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -188,10 +189,17 @@ public sealed class SweepScheduleTests
         fixture.PushBranch("claude/short-lived");
         Assert.Equal("claimed", (await service.ClaimAsync(proof, "s1", "task-a", "claude/short-lived")).Status);
 
-        // Let at least one sweep see the branch, then delete it; a later sweep must complete the claim.
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        fixture.DeleteRemoteBranch("claude/short-lived");
+        // Wait for a sweep to see the branch, then delete it; a later sweep must complete the claim.
+        var store = service.App.Services.GetRequiredService<IClaimStore>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(await store.ListActiveAsync(ServiceUnderTest.RepoName, CancellationToken.None)).Single().BranchSeen)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no sweep saw the pushed branch within 30 s");
+            await Task.Delay(200);
+        }
+
+        fixture.DeleteRemoteBranch("claude/short-lived");
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         string? reason = null;
         while (reason is null && DateTime.UtcNow < deadline)
         {
