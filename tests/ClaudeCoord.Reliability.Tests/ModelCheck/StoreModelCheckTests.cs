@@ -39,16 +39,87 @@ public abstract class StoreModelCheckTests(ITestOutputHelper output)
             ? long.Parse(text, CultureInfo.InvariantCulture)
             : Iterations;
         var operations = 0L;
-        await StoreOp.Generator.Array[1, 40].SampleAsync(async sequence =>
+        StoreOp[]? smallestFailure = null;
+        var gate = new object();
+        try
         {
-            await using var target = await OpenTargetAsync(Start);
-            await new ModelCheckRun(target, timeout.Token).RunAsync(sequence);
-            Interlocked.Add(ref operations, sequence.Length);
-        },
-        writeLine: output.WriteLine,
-        iter: iterations,
-        threads: Threads,
-        print: sequence => "\n  " + string.Join("\n  ", sequence.Select((op, i) => $"{i + 1,2}. {op}")));
-        output.WriteLine($"{iterations} sequences, {operations} operations (shrinking runs included) agreed with the model");
+            await StoreOp.Generator.Array[1, 40].SampleAsync(async sequence =>
+            {
+                try
+                {
+                    await RunOnceAsync(sequence, timeout.Token);
+                    Interlocked.Add(ref operations, sequence.Length);
+                }
+                catch (Exception) when (!timeout.IsCancellationRequested)
+                {
+                    lock (gate)
+                    {
+                        if (smallestFailure is null || sequence.Length < smallestFailure.Length)
+                        {
+                            smallestFailure = sequence;
+                        }
+                    }
+
+                    throw;
+                }
+            },
+            writeLine: output.WriteLine,
+            iter: iterations,
+            threads: Threads,
+            print: Print);
+        }
+        catch (CsCheckException e) when (smallestFailure is not null)
+        {
+            // CsCheck's shrinking works within the iterations left; removing steps one by one finds the core.
+            var (minimal, failure) = await MinimizeAsync(smallestFailure, timeout.Token);
+            throw new ModelMismatchException($"{e.Message}\n\nMinimal failing sequence ({minimal.Count} steps, found by removing steps):{Print([.. minimal])}\n\nIts failure: {failure}", e);
+        }
+
+        output.WriteLine($"{iterations} sequences, {operations} operations agreed with the model");
     }
+
+    private async Task RunOnceAsync(IReadOnlyList<StoreOp> sequence, CancellationToken cancellationToken)
+    {
+        await using var target = await OpenTargetAsync(Start);
+        await new ModelCheckRun(target, cancellationToken).RunAsync(sequence);
+    }
+
+    /// <summary>Greedy delta debugging: drop any step whose removal keeps the sequence failing, until none can go.</summary>
+    private async Task<(List<StoreOp> Sequence, string Failure)> MinimizeAsync(StoreOp[] failing, CancellationToken cancellationToken)
+    {
+        var current = failing.ToList();
+        var failure = await FailureOfAsync(current, cancellationToken) ?? "(did not fail again when run alone)";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        for (var removed = true; removed && DateTime.UtcNow < deadline;)
+        {
+            removed = false;
+            for (var i = current.Count - 1; i >= 0 && DateTime.UtcNow < deadline; i--)
+            {
+                var candidate = current.Where((_, k) => k != i).ToList();
+                if (candidate.Count > 0 && await FailureOfAsync(candidate, cancellationToken) is { } why)
+                {
+                    current = candidate;
+                    failure = why;
+                    removed = true;
+                }
+            }
+        }
+
+        return (current, failure);
+    }
+
+    private async Task<string?> FailureOfAsync(List<StoreOp> sequence, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunOnceAsync(sequence, cancellationToken);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string Print(StoreOp[] sequence) => "\n  " + string.Join("\n  ", sequence.Select((op, i) => $"{i + 1,2}. {op}"));
 }
