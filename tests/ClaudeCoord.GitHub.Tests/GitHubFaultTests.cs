@@ -111,12 +111,13 @@ public sealed class GitHubFaultTests : IAsyncLifetime
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
         Assert.Equal("GitHub did not answer in time", error.Message);
 
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 30; i++)
         {
             await Assert.ThrowsAsync<RepositoryUnavailableException>(() => harness.Source.FetchMainTipAsync(Widgets, CancellationToken.None));
         }
 
-        Assert.True(_server.TotalRequests is >= 2 and <= 3, _server.TotalRequests + "\n" + harness.Logs.AllText);
+        // 31 requests, a few calls: the breaker opened after its minimum throughput of timeouts.
+        Assert.True(_server.TotalRequests is >= 2 and <= 4, $"{_server.TotalRequests} calls");
     }
 
     [Fact]
