@@ -150,7 +150,7 @@ public static partial class GitHubWebhookEndpoints
         }
 
         // Not tied to the request: GitHub hangs up after 10 s, the refresh still completes (it is bounded).
-        var refresh = tips.RefreshAsync(repo.Name, CancellationToken.None);
+        var refresh = tips.RefreshAsync(repo, CancellationToken.None);
         try
         {
             await refresh.WaitAsync(RefreshWait).ConfigureAwait(false);

@@ -19,9 +19,10 @@ public sealed class RecordingTipRefresher : ITipRefresher
 {
     public ConcurrentQueue<string> Refreshed { get; } = new();
 
-    public Task RefreshAsync(string repo, CancellationToken cancellationToken)
+    public Task RefreshAsync(RepositoryOptions repo, CancellationToken cancellationToken)
     {
-        Refreshed.Enqueue(repo);
+        ArgumentNullException.ThrowIfNull(repo);
+        Refreshed.Enqueue(repo.Name);
         return Task.CompletedTask;
     }
 }
