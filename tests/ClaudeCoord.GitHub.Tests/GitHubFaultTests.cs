@@ -3,6 +3,7 @@ using ClaudeCoord.GitHub.Tests.Fakes;
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Sources;
 using ClaudeCoord.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -118,6 +119,24 @@ public sealed class GitHubFaultTests : IAsyncLifetime
 
         // 31 requests, a few calls: the breaker opened after its minimum throughput of timeouts.
         Assert.True(_server.TotalRequests is >= 2 and <= 4, $"{_server.TotalRequests} calls");
+    }
+
+    [Fact]
+    public async Task A_test_clock_registered_for_the_host_does_not_stall_the_github_timeouts()
+    {
+        _server.Fault = FakeFault.Slow;
+        _server.Delay = TimeSpan.FromSeconds(60);
+        var frozen = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var harness = new SourceHarness(
+            SourceHarness.Pat(_server, Pat),
+            s => s.RequestTimeout = TimeSpan.FromMilliseconds(300),
+            services => services.AddSingleton<TimeProvider>(frozen));
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RepositoryUnavailableException>(() => harness.Source.FetchMainTipAsync(Widgets, CancellationToken.None));
+
+        Assert.Equal("GitHub did not answer in time", error.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
     }
 
     [Fact]

@@ -41,9 +41,10 @@ public sealed class SourceHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public SourceHarness(GitHubOptions options, Action<GitHubSourceSettings>? configure = null)
+    public SourceHarness(GitHubOptions options, Action<GitHubSourceSettings>? configure = null, Action<IServiceCollection>? services = null)
     {
         var collection = new ServiceCollection();
+        services?.Invoke(collection);
         collection.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
         collection.AddGitHubRepositorySource(options, configure);
         _services = collection.BuildServiceProvider();

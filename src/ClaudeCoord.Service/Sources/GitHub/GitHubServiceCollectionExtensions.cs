@@ -50,6 +50,8 @@ public static class GitHubServiceCollectionExtensions
             .RemoveAllLoggers()
             .AddResilienceHandler("github", builder =>
             {
+                // Real time always: a test clock registered for the service must not stall GitHub calls.
+                builder.TimeProvider = TimeProvider.System;
                 // No retry: a refused call is answered 503 at once and later requests try again; a
                 // retry would only multiply calls during an outage or under a rate limit.
                 builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
