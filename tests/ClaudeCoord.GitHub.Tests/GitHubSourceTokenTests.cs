@@ -70,6 +70,44 @@ public sealed class GitHubSourceTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Both_sources_agree_on_tip_token_branches_and_merges_of_the_same_repository()
+    {
+        using var repo = SpecFixture.Create();
+        repo.Git("branch", "claude/merged", SpecFixture.ExpectedAlpha);
+        repo.Git("checkout", "-q", "-b", "claude/open");
+        var open = repo.WriteFile("work.txt", "open\n").CommitAll("open work");
+        repo.Git("checkout", "-q", "main");
+        _server.AddRepository("acme/widgets", repo.Path);
+        var data = TempFolder.Create("git-source");
+        try
+        {
+            using var gitSource = new Service.Sources.Git.GitRepositorySource(
+                new StorageOptions { DataDir = data }, new Service.Sources.Git.GitSourceOptions(),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<Service.Sources.Git.GitRepositorySource>.Instance);
+            await using var harness = new SourceHarness(SourceHarness.Pat(_server, Pat));
+            var viaGit = new RepositoryOptions { Name = "acme/widgets", Source = RepositorySourceKind.Git, Url = repo.Path };
+            var viaGitHub = Repo();
+
+            var gitTip = await gitSource.FetchMainTipAsync(viaGit, CancellationToken.None);
+            var gitHubTip = await harness.Source.FetchMainTipAsync(viaGitHub, CancellationToken.None);
+            var gitBranches = await gitSource.ListBranchesAsync(viaGit, CancellationToken.None);
+            var gitHubBranches = await harness.Source.ListBranchesAsync(viaGitHub, CancellationToken.None);
+            string[] tips = [SpecFixture.ExpectedAlpha, open];
+
+            Assert.Equal(gitTip, gitHubTip);
+            Assert.Equal(await gitSource.ComputeTokenAsync(viaGit, gitTip, CancellationToken.None), await harness.Source.ComputeTokenAsync(viaGitHub, gitHubTip, CancellationToken.None));
+            Assert.Equal(gitBranches.OrderBy(b => b.Name, StringComparer.Ordinal), gitHubBranches.OrderBy(b => b.Name, StringComparer.Ordinal));
+            Assert.Equal(
+                await gitSource.ContainedInMainAsync(viaGit, gitTip, tips, CancellationToken.None),
+                await harness.Source.ContainedInMainAsync(viaGitHub, gitHubTip, tips, CancellationToken.None));
+        }
+        finally
+        {
+            TempFolder.Delete(data);
+        }
+    }
+
+    [Fact]
     public async Task Token_of_a_commit_without_the_plan_folder_hashes_the_head_alone()
     {
         using var repo = SpecFixture.Create();

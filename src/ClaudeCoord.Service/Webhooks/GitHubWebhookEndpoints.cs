@@ -48,7 +48,8 @@ public static partial class GitHubWebhookEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(options);
-        if (string.IsNullOrEmpty(options.GitHub.WebhookSecret))
+        var mapped = endpoints.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>().Any(e => e.RoutePattern.RawText == Path);
+        if (string.IsNullOrEmpty(options.GitHub.WebhookSecret) || mapped)
         {
             return endpoints;
         }

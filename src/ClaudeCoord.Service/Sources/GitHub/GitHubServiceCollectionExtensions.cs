@@ -23,6 +23,12 @@ public static class GitHubServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
+        if (services.Any(d => d.ServiceType == typeof(GitHubRepositorySource)))
+        {
+            // Registered already (the composition root, then a test host): once is enough.
+            return services;
+        }
+
         var settings = new GitHubSourceSettings();
         configure?.Invoke(settings);
         settings.Validate();
