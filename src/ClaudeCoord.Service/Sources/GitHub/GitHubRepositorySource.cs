@@ -38,6 +38,14 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
         _logger = logger;
         _tokens = new BoundedCache<string, string>(settings.TokenCacheSize);
         _contained = new BoundedCache<string, bool>(settings.TokenCacheSize * 4);
+        if (authenticator is AnonymousAuthenticator)
+        {
+            LogAnonymous(logger, http.Root.Uri.ToString());
+        }
+        else
+        {
+            LogCredentials(logger, http.Root.Uri.ToString(), authenticator.Description);
+        }
     }
 
     /// <inheritdoc />
@@ -370,6 +378,12 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
 
     private static bool IsCommitId(string? value) =>
         value is { Length: 40 or 64 } && value.All(char.IsAsciiHexDigitLower);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "GitHub source: {ApiRoot} as {Credentials}")]
+    private static partial void LogCredentials(ILogger logger, string apiRoot, string credentials);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GitHub source: {ApiRoot} without credentials: public repositories only, 60 calls an hour; set [github] token_env or app_id + private_key_path")]
+    private static partial void LogAnonymous(ILogger logger, string apiRoot);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "GitHub answered {Status} for the main branch '{Branch}' of {Repo}: the repository or branch does not exist, or {Credentials} cannot see it; fix [[repos]] main_branch or the credentials' access")]
     private static partial void LogMainMissing(ILogger logger, string repo, string branch, int status, string credentials);
