@@ -160,6 +160,7 @@ public sealed class FakeGitHubServer : IAsyncDisposable
         api.MapGet("/repos/{owner}/{name}/branches", (HttpContext c, string owner, string name) => Handle(c, "branches", owner + "/" + name, ListBranchesAsync));
         api.MapGet("/repositories/{id:long}/branches", (HttpContext c, long id) => Handle(c, "branches", _repos.Values.FirstOrDefault(r => r.Id == id)?.FullName ?? "-/-", ListBranchesAsync));
         api.MapGet("/repos/{owner}/{name}/compare/{basehead}", (HttpContext c, string owner, string name, string basehead) => Handle(c, "compare", owner + "/" + name, (ctx, repo) => CompareAsync(ctx, repo!, basehead)));
+        api.MapGet("/repositories/{id:long}/compare/{basehead}", (HttpContext c, long id, string basehead) => Handle(c, "compare", _repos.Values.FirstOrDefault(r => r.Id == id)?.FullName ?? "-/-", (ctx, repo) => CompareAsync(ctx, repo!, basehead)));
         _app.MapFallback((HttpContext c) =>
         {
             _counts.AddOrUpdate("unmatched", 1, (_, n) => n + 1);
@@ -691,15 +692,22 @@ public sealed class FakeGitHubServer : IAsyncDisposable
         };
         var api = ApiUrl;
         var perPage = int.TryParse(context.Request.Query["per_page"], out var p) ? Math.Clamp(p, 1, 250) : 250;
+        var page = int.TryParse(context.Request.Query["page"], out var n) ? Math.Max(n, 1) : 1;
         var commits = new JsonArray();
         var log = await git.RunAsync(["log", "--reverse", "--format=%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1e", baseSha + ".." + headSha]);
-        foreach (var record in log.StandardOutput.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Take(perPage))
+        var records = log.StandardOutput.Split('\u001e', StringSplitOptions.RemoveEmptyEntries).Where(r => r.Trim().Length > 0).ToList();
+        foreach (var record in records.Skip((page - 1) * perPage).Take(perPage))
         {
             var f = record.TrimStart('\n').Split('\u001f');
             if (f.Length >= 10)
             {
                 commits.Add(CommitObject(repo, f));
             }
+        }
+
+        if (page * perPage < records.Count)
+        {
+            context.Response.Headers["Link"] = $"<{api}/repositories/{repo.Id}/compare/{basehead}?per_page={perPage}&page={page + 1}>; rel=\"next\"";
         }
 
         var body = new JsonObject

@@ -39,6 +39,8 @@ internal sealed class BranchListItem
 internal sealed class CompareResponse
 {
     public string? Status { get; set; }
+    public int TotalCommits { get; set; }
+    public List<CommitListItem>? Commits { get; set; }
 }
 
 internal sealed class InstallationResponse

@@ -18,6 +18,8 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
 {
     // A sweep never follows more pages than this (100 000 branches): a "next" loop must end.
     private const int MaxBranchPages = 1000;
+    // Main gaining more than 1000 commits between two sweeps: judge the tips afresh instead.
+    private const int MaxMainGainPages = 10;
     // Work that outlives a caller's bound (a token of many plan files) still finishes and is cached.
     private static readonly TimeSpan BackgroundBound = TimeSpan.FromMinutes(2);
 
@@ -26,7 +28,7 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
     private readonly GitHubSourceSettings _settings;
     private readonly ILogger<GitHubRepositorySource> _logger;
     private readonly BoundedCache<string, string> _tokens;
-    private readonly BoundedCache<string, bool> _contained;
+    private readonly ConcurrentDictionary<string, MergeMemory> _merges = new(StringComparer.Ordinal);
     private readonly BoundedCache<Uri, GitHubResponse> _conditional = new(4096);
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _tokensInFlight = new(StringComparer.Ordinal);
 
@@ -37,7 +39,6 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
         _settings = settings;
         _logger = logger;
         _tokens = new BoundedCache<string, string>(settings.TokenCacheSize);
-        _contained = new BoundedCache<string, bool>(settings.TokenCacheSize * 4);
         if (authenticator is AnonymousAuthenticator)
         {
             LogAnonymous(logger, http.Root.Uri.ToString());
@@ -149,58 +150,143 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Each repository keeps its judgments at the main tip they were made against. When main moved
+    /// forward since, one compare of the old main with the new one lists the commits main gained, and a
+    /// tip that was ahead is now contained exactly when it is one of them; so a sweep costs one compare
+    /// for main plus one per tip never judged (a new or moved branch), whatever the number of claims.
+    /// </remarks>
     public async Task<IReadOnlySet<string>> ContainedInMainAsync(RepositoryOptions repo, string mainTip, IReadOnlyCollection<string> tips, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(tips);
-        var contained = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
-        var toCompare = new List<string>();
-        foreach (var tip in tips.Distinct(StringComparer.Ordinal))
+        var asked = tips.Distinct(StringComparer.Ordinal).ToList();
+        var memory = _merges.GetOrAdd(repo.Name.ToUpperInvariant(), _ => new MergeMemory());
+        await memory.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (tip == mainTip)
+            if (memory.Main != mainTip)
             {
-                contained[tip] = true;
+                var gained = memory.Main is null || !IsCommitId(mainTip) ? null : await CommitsGainedAsync(repo, memory.Main, mainTip, cancellationToken).ConfigureAwait(false);
+                if (gained is null)
+                {
+                    // First judgment, or main was rewritten: start over at this tip.
+                    memory.Contained.Clear();
+                }
+                else
+                {
+                    foreach (var tip in memory.Contained.Where(p => !p.Value && gained.Contains(p.Key)).Select(p => p.Key).ToList())
+                    {
+                        memory.Contained[tip] = true;
+                    }
+                }
+
+                memory.Main = mainTip;
             }
-            else if (_contained.TryGet(CompareKey(repo, mainTip, tip), out var known))
+
+            var unknown = asked.Where(t => t != mainTip && IsCommitId(t) && IsCommitId(mainTip) && !memory.Contained.ContainsKey(t)).ToList();
+            var judged = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+            var options = new ParallelOptions { MaxDegreeOfParallelism = _settings.MaxParallelCalls, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(unknown, options, async (tip, token) =>
             {
-                contained[tip] = known;
-            }
-            else if (IsCommitId(tip) && IsCommitId(mainTip))
+                if (await IsContainedAsync(repo, mainTip, tip, token).ConfigureAwait(false) is { } contained)
+                {
+                    judged[tip] = contained;
+                }
+            }).ConfigureAwait(false);
+
+            // Remember the tips asked about now (branches that disappeared are forgotten).
+            var next = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (var tip in asked)
             {
-                toCompare.Add(tip);
+                if (judged.TryGetValue(tip, out var fresh))
+                {
+                    next[tip] = fresh;
+                }
+                else if (memory.Contained.TryGetValue(tip, out var known))
+                {
+                    next[tip] = known;
+                }
             }
+
+            memory.Contained = next;
+            return asked.Where(t => t == mainTip || next.GetValueOrDefault(t)).ToHashSet(StringComparer.Ordinal);
+        }
+        finally
+        {
+            memory.Lock.Release();
+        }
+    }
+
+    /// <summary>Whether <paramref name="tip"/> is in main at <paramref name="mainTip"/>; null when GitHub does not know the tip.</summary>
+    private async Task<bool?> IsContainedAsync(RepositoryOptions repo, string mainTip, string tip, CancellationToken cancellationToken)
+    {
+        // base...head: "behind" means head is an ancestor of base, i.e. main already holds the tip.
+        var uri = _http.Root.Resolve($"repos/{GitHubPaths.Repo(repo.Name)}/compare/{mainTip}...{tip}?per_page=1");
+        var response = await GetAsync(repo, uri, conditional: false, cancellationToken).ConfigureAwait(false);
+        if (response.Status == HttpStatusCode.NotFound)
+        {
+            // A tip GitHub no longer knows (force-pushed away): not in main, asked again next time.
+            return null;
         }
 
-        var options = new ParallelOptions { MaxDegreeOfParallelism = _settings.MaxParallelCalls, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(toCompare, options, async (tip, token) =>
+        if (response.Status != HttpStatusCode.OK)
         {
-            // base...head: "behind" means head is an ancestor of base, i.e. main already holds the tip.
-            var uri = _http.Root.Resolve($"repos/{GitHubPaths.Repo(repo.Name)}/compare/{mainTip}...{tip}?per_page=1");
-            var response = await GetAsync(repo, uri, conditional: false, token).ConfigureAwait(false);
-            if (response.Status == HttpStatusCode.NotFound)
+            throw Unexpected(repo, $"compare answered HTTP {(int)response.Status}");
+        }
+
+        return Parse(response, GitHubJsonContext.Default.CompareResponse, repo)?.Status switch
+        {
+            "behind" or "identical" => true,
+            "ahead" or "diverged" => false,
+            var other => throw Unexpected(repo, $"compare status '{other}'"),
+        };
+    }
+
+    /// <summary>
+    /// The commits main gained from <paramref name="oldMain"/> to <paramref name="newMain"/>, or null when
+    /// main did not only move forward (or moved too far to list cheaply).
+    /// </summary>
+    private async Task<HashSet<string>?> CommitsGainedAsync(RepositoryOptions repo, string oldMain, string newMain, CancellationToken cancellationToken)
+    {
+        var gained = new HashSet<string>(StringComparer.Ordinal);
+        Uri? page = _http.Root.Resolve($"repos/{GitHubPaths.Repo(repo.Name)}/compare/{oldMain}...{newMain}?per_page=100");
+        for (var pages = 0; page is not null; pages++)
+        {
+            if (pages == MaxMainGainPages)
             {
-                // A tip GitHub no longer knows (force-pushed away): not in main; asked again next sweep.
-                contained[tip] = false;
-                return;
+                return null;
             }
 
+            var response = await GetAsync(repo, page, conditional: false, cancellationToken).ConfigureAwait(false);
             if (response.Status != HttpStatusCode.OK)
             {
-                throw Unexpected(repo, $"compare answered HTTP {(int)response.Status}");
+                return null;
             }
 
-            var status = Parse(response, GitHubJsonContext.Default.CompareResponse, repo)?.Status;
-            var isContained = status switch
+            var comparison = Parse(response, GitHubJsonContext.Default.CompareResponse, repo);
+            if (comparison?.Status is not ("ahead" or "identical"))
             {
-                "behind" or "identical" => true,
-                "ahead" or "diverged" => false,
-                _ => throw Unexpected(repo, $"compare status '{status}'"),
-            };
-            _contained.Set(CompareKey(repo, mainTip, tip), isContained);
-            contained[tip] = isContained;
-        }).ConfigureAwait(false);
+                return null;
+            }
 
-        return contained.Where(p => p.Value).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var commit in comparison.Commits ?? [])
+            {
+                if (commit.Sha is { } sha)
+                {
+                    gained.Add(sha);
+                }
+            }
+
+            if (gained.Count >= comparison.TotalCommits)
+            {
+                return gained;
+            }
+
+            page = response.NextPage;
+        }
+
+        return null;
     }
 
     private async Task<string> ComputeAndCacheAsync(RepositoryOptions repo, string commit, string key)
@@ -373,9 +459,6 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
         return bound;
     }
 
-    private static string CompareKey(RepositoryOptions repo, string mainTip, string tip) =>
-        repo.Name.ToUpperInvariant() + "\n" + mainTip + "\n" + tip;
-
     private static bool IsCommitId(string? value) =>
         value is { Length: 40 or 64 } && value.All(char.IsAsciiHexDigitLower);
 
@@ -405,6 +488,14 @@ public sealed partial class GitHubRepositorySource : IRepositorySource
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The plan folder '{Folder}' of {Repo} lists 1000 entries or more: GitHub's contents API stops at 1000, so plan files may be missing from the token")]
     private static partial void LogLargeFolder(ILogger logger, string repo, string folder);
+}
+
+/// <summary>A repository's merge judgments: which tips are in main at <see cref="Main"/>.</summary>
+internal sealed class MergeMemory
+{
+    public SemaphoreSlim Lock { get; } = new(1, 1);
+    public string? Main { get; set; }
+    public Dictionary<string, bool> Contained { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>A small thread-safe cache that forgets its oldest entries past a size.</summary>
