@@ -14,7 +14,7 @@ namespace ClaudeCoord.Service.Storage.Postgres;
 /// re-read when it inserted nothing to say why. Nothing that decides a claim is cached in the process.</item>
 /// <item>Every statement commits on its own (or, for migrations, in one transaction), so a process that dies
 /// leaves nothing half-done; completions touch only rows still active, so two sweepers complete a claim once.</item>
-/// <item>Timestamps and every TTL or retention comparison use the database's clock (<c>now()</c>).</item>
+/// <item>Timestamps and every TTL or retention comparison use the database's clock (<c>now()</c>, through <see cref="PostgresSchema.Now"/>).</item>
 /// <item>Faults: short connect and command timeouts; any failure is <see cref="StoreUnavailableException"/>;
 /// a lost connection clears the pool so that dead idle connections do not fail the requests after recovery.</item>
 /// <item>Initialization is lazy and retried: <see cref="InitializeAsync"/> does not throw while the database is
@@ -105,7 +105,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
             // unique index, both partial ones included.
             var inserted = await QueryClaimsAsync(connection, $"""
                 INSERT INTO {ClaimsTable} (repo, task_id, session_id, branch, plan_file, claimed_at)
-                VALUES (@repo, @task_id, @session_id, @branch, @plan_file, now())
+                VALUES (@repo, @task_id, @session_id, @branch, @plan_file, {Now})
                 ON CONFLICT DO NOTHING
                 RETURNING {ClaimColumns}
                 """, ct, Text("repo", command.Repo), Text("task_id", command.TaskId), Text("session_id", command.SessionId),
@@ -125,8 +125,12 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
             if (taskHolder is not null && taskHolder.SessionId == command.SessionId)
             {
                 // Same session, same task: idempotent; branch and plan_file may change, claimed_at stays.
+                // The sweep's memory belongs to the branch: a new branch starts unseen.
                 var updated = await QueryClaimsAsync(connection, $"""
-                    UPDATE {ClaimsTable} SET branch = @branch, plan_file = @plan_file
+                    UPDATE {ClaimsTable}
+                    SET branch = @branch, plan_file = @plan_file,
+                        branch_seen = branch_seen AND branch = @branch,
+                        branch_seen_ahead = branch_seen_ahead AND branch = @branch
                     WHERE id = @id AND state = '{Active}'
                     RETURNING {ClaimColumns}
                     """, ct, Text("branch", command.Branch), Text("plan_file", command.PlanFile), Bigint("id", taskHolder.Id));
@@ -136,13 +140,14 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
                 }
                 continue;
             }
-            if (sessionClaim is not null)
-            {
-                return new ClaimOutcome.SessionHasClaim(sessionClaim);
-            }
+            // Another session's hold on the task answers first: the task is the caller's question.
             if (taskHolder is not null)
             {
                 return new ClaimOutcome.Conflict(taskHolder);
+            }
+            if (sessionClaim is not null)
+            {
+                return new ClaimOutcome.SessionHasClaim(sessionClaim);
             }
             // What blocked the insert completed before the re-read: try again.
         }
@@ -164,7 +169,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
                     WHERE state = '{Active}' AND repo = @repo AND task_id = @task_id
                 ), completed AS (
                     UPDATE {ClaimsTable} c
-                    SET state = '{Completed}', completed_at = now(), completion_reason = 'client_completed'
+                    SET state = '{Completed}', completed_at = {Now}, completion_reason = 'client_completed'
                     FROM holder h
                     WHERE c.id = h.id AND h.session_id = @session_id AND c.state = '{Active}'
                     RETURNING c.id
@@ -194,7 +199,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         return RunAsync(async (connection, ct) =>
         {
             var expired = await QueryClaimsAsync(connection, $"""
-                UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = now(), completion_reason = 'expired'
+                UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = {Now}, completion_reason = 'expired'
                 WHERE state = '{Active}' AND repo = @repo AND {column} = @value
                 RETURNING {ClaimColumns}
                 """, ct, Text("repo", repo), Text("value", value));
@@ -221,7 +226,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         {
             await using var command = new NpgsqlCommand($"""
                 SELECT repo, task_id, session_id, branch, completed_at, completion_reason FROM {ClaimsTable}
-                WHERE state = '{Completed}' AND repo = @repo AND completed_at >= now() - @retention
+                WHERE state = '{Completed}' AND repo = @repo AND completed_at >= {Now} - @retention
                 ORDER BY completed_at DESC, id DESC
                 """, connection);
             command.Parameters.AddRange(new NpgsqlParameter[] { Text("repo", repo), Interval("retention", retention) });
@@ -276,7 +281,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         // One statement that only touches rows still active: whichever sweeper commits first completes a
         // claim; the other's UPDATE skips it. A process dying here leaves either all of it or none.
         return await RunAsync<IReadOnlyList<StoredClaim>>(async (connection, ct) => Oldest(await QueryClaimsAsync(connection, $"""
-            UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = now(), completion_reason = @reason
+            UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = {Now}, completion_reason = @reason
             WHERE state = '{Active}' AND id = ANY(@ids)
             RETURNING {ClaimColumns}
             """, ct, Text("reason", reason),
@@ -291,7 +296,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         ArgumentNullException.ThrowIfNull(branch);
         ArgumentException.ThrowIfNullOrEmpty(reason);
         return RunAsync<IReadOnlyList<StoredClaim>>(async (connection, ct) => Oldest(await QueryClaimsAsync(connection, $"""
-            UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = now(), completion_reason = @reason
+            UPDATE {ClaimsTable} SET state = '{Completed}', completed_at = {Now}, completion_reason = @reason
             WHERE state = '{Active}' AND repo = @repo AND branch = @branch
             RETURNING {ClaimColumns}
             """, ct, Text("reason", reason), Text("repo", repo), Text("branch", branch))),
@@ -306,11 +311,11 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
             // One batch is one implicit transaction and one round trip.
             await using var batch = new NpgsqlBatch(connection);
             var expire = new NpgsqlBatchCommand($"""
-                DELETE FROM {ClaimsTable} WHERE state = '{Active}' AND claimed_at < now() - @ttl
+                DELETE FROM {ClaimsTable} WHERE state = '{Active}' AND claimed_at < {Now} - @ttl
                 RETURNING {ClaimColumns}
                 """);
             expire.Parameters.Add(Interval("ttl", claimTtl));
-            var purge = new NpgsqlBatchCommand($"DELETE FROM {ClaimsTable} WHERE state = '{Completed}' AND completed_at < now() - @retention");
+            var purge = new NpgsqlBatchCommand($"DELETE FROM {ClaimsTable} WHERE state = '{Completed}' AND completed_at < {Now} - @retention");
             purge.Parameters.Add(Interval("retention", completedRetention));
             batch.BatchCommands.Add(expire);
             batch.BatchCommands.Add(purge);

@@ -18,10 +18,18 @@ internal static class PostgresSchema
     public const string Active = "active";
     public const string Completed = "completed";
 
+    /// <summary>
+    /// The database's clock, as every statement reads it. It is <c>now()</c> behind a function of the schema
+    /// (a one-line SQL function, inlined by the planner) so that a test database can put a controllable
+    /// clock in its place; a production database never replaces it.
+    /// </summary>
+    public const string Now = "claude_coord_now()";
+
     /// <summary>Migration <c>i</c> (0-based) brings the schema to version <c>i + 1</c>.</summary>
     public static IReadOnlyList<string> Migrations { get; } =
     [
         $"""
+        CREATE FUNCTION {Now} RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT now()';
         CREATE TABLE {ClaimsTable} (
             id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             repo              text        NOT NULL,
@@ -30,7 +38,7 @@ internal static class PostgresSchema
             branch            text        NOT NULL,
             plan_file         text,
             state             text        NOT NULL DEFAULT '{Active}' CHECK (state IN ('{Active}', '{Completed}')),
-            claimed_at        timestamptz NOT NULL DEFAULT now(),
+            claimed_at        timestamptz NOT NULL DEFAULT {Now},
             completed_at      timestamptz,
             completion_reason text,
             branch_seen       boolean     NOT NULL DEFAULT false,
