@@ -193,6 +193,49 @@ public sealed class MultiProcessPostgresTests : IAsyncLifetime
         Assert.Equal(20, (await services[0].ListClaimsAsync(proof)).Body.GetProperty("recently_completed").GetArrayLength());
     }
 
+    [SkippableFact(Timeout = 180_000)]
+    public async Task A_process_started_while_its_database_is_down_answers_503_and_recovers_by_itself()
+    {
+        PostgresTestDatabase.SkipUnlessConfigured();
+        var (database, proof) = await SetUpAsync(taskCount: 3);
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString);
+        var proxy = new LoopbackTcpProxy(server.Host!, server.Port);
+        _cleanup.Add(proxy);
+        proxy.Refuse();
+        const string password = "not-a-real-pa55word";
+        var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Password = password }.ConnectionString;
+        var service = await ServiceProcess.StartAsync("a", _origin!.Path, viaProxy, waitFor: "/healthz");
+        _cleanup.Add(service);
+
+        await AssertDatabaseDownAsync(service, proof, "task-000", password);
+
+        proxy.Forward();
+        await service.WaitUntilAsync("/readyz", Bound);
+        Assert.Equal("claimed", (await service.ClaimAsync(proof, "session-0", "task-000", "claude/task-000")).Status);
+
+        // Down again while running, then back: no restart needed.
+        proxy.Refuse();
+        await AssertDatabaseDownAsync(service, proof, "task-001", password);
+        proxy.Forward();
+        await service.WaitUntilAsync("/readyz", Bound);
+        Assert.Equal("claimed", (await service.ClaimAsync(proof, "session-1", "task-001", "claude/task-001")).Status);
+        Assert.Equal([("task-000", "session-0"), ("task-001", "session-1")], await ActiveAsync(service, proof));
+        Assert.False(service.HasExited);
+        Assert.DoesNotContain(service.Output, l => l.Contains(password, StringComparison.Ordinal));
+    }
+
+    private static async Task AssertDatabaseDownAsync(ServiceProcess service, RepositoryProof proof, string task, string password)
+    {
+        Assert.Equal(HttpStatusCode.OK, (await service.SendAsync(HttpMethod.Get, "/healthz")).Code);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await service.SendAsync(HttpMethod.Get, "/readyz")).Code);
+        var claim = await service.ClaimAsync(proof, "session-x", task, "claude/" + task);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "upstream_unavailable"), (claim.Code, claim.Status));
+        Assert.DoesNotContain(password, claim.Body.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1", claim.Body.GetRawText(), StringComparison.Ordinal);
+        var list = await service.ListClaimsAsync(proof);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "upstream_unavailable"), (list.Code, list.Status));
+    }
+
     private async Task<(PostgresTestDatabase Database, RepositoryProof Proof)> SetUpAsync(int taskCount)
     {
         var database = await PostgresTestDatabase.CreateAsync();

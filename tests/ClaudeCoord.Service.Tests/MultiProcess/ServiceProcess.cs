@@ -51,8 +51,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a process and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<ServiceProcess> StartAsync(string name, string originPath, string postgresConnectionString, string lifecycle = "")
+    /// <summary>Starts a process and waits until <paramref name="waitFor"/> (by default <c>/readyz</c>) answers 200.</summary>
+    public static async Task<ServiceProcess> StartAsync(string name, string originPath, string postgresConnectionString, string lifecycle = "", string waitFor = "/readyz")
     {
         var folder = TempFolder.Create("service-" + name);
         var port = FreePort();
@@ -97,22 +97,23 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await service.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        await service.WaitUntilAsync(waitFor, TimeSpan.FromSeconds(60));
         return service;
     }
 
-    private async Task WaitUntilReadyAsync(TimeSpan bound)
+    /// <summary>Waits until <paramref name="probe"/> answers 200.</summary>
+    public async Task WaitUntilAsync(string probe, TimeSpan bound)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < bound)
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"service {Name} exited with {_process.ExitCode} before it was ready:\n{string.Join('\n', Output)}");
+                throw new InvalidOperationException($"service {Name} exited with {_process.ExitCode} before {probe} answered 200:\n{string.Join('\n', Output)}");
             }
             try
             {
-                using var response = await Client.GetAsync("/readyz");
+                using var response = await Client.GetAsync(probe);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     return;
@@ -127,7 +128,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
             await Task.Delay(100);
         }
-        throw new TimeoutException($"service {Name} was not ready within {bound}:\n{string.Join('\n', Output)}");
+        throw new TimeoutException($"service {Name}: {probe} did not answer 200 within {bound}:\n{string.Join('\n', Output)}");
     }
 
     /// <summary>SIGKILL: the process gets no chance to finish anything.</summary>
