@@ -32,7 +32,8 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
     // the connection (or the process dying) always ends the session and releases the lock.
     private readonly NpgsqlDataSource _lockDataSource;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _initializeGate = new(1, 1);
+    private readonly Lock _initializeGate = new();
+    private Task? _initializing;
     private volatile bool _initialized;
     private int _unavailable;
 
@@ -385,7 +386,6 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
     {
         await _dataSource.DisposeAsync();
         await _lockDataSource.DisposeAsync();
-        _initializeGate.Dispose();
     }
 
     /// <inheritdoc/>
@@ -393,7 +393,6 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
     {
         _dataSource.Dispose();
         _lockDataSource.Dispose();
-        _initializeGate.Dispose();
     }
 
     private enum Retry
@@ -446,30 +445,42 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         }
     }
 
-    private async Task EnsureInitializedAsync(CancellationToken cancellationToken)
+    private Task EnsureInitializedAsync(CancellationToken cancellationToken)
     {
         if (_initialized)
         {
-            return;
+            return Task.CompletedTask;
         }
-        await _initializeGate.WaitAsync(cancellationToken);
+        // Callers arriving while an attempt runs share it (and its failure) rather than queueing behind it:
+        // with the database unreachable, each would otherwise wait a whole connect timeout in turn.
+        Task attempt;
+        lock (_initializeGate)
+        {
+            attempt = _initializing ??= Task.Run(InitializeOnceAsync, CancellationToken.None);
+        }
+        return attempt.WaitAsync(cancellationToken);
+    }
+
+    private async Task InitializeOnceAsync()
+    {
         try
         {
-            if (_initialized)
-            {
-                return;
-            }
-            await MigrateAsync(cancellationToken);
+            // Not cancellable by one caller: others share this attempt. The timeouts bound it.
+            await MigrateAsync(CancellationToken.None);
             _initialized = true;
             ReportAvailable();
         }
-        catch (Exception exception) when (IsFault(exception, cancellationToken))
+        catch (Exception exception) when (PostgresFaults.IsDatabaseFault(exception))
         {
             throw Unavailable(exception);
         }
         finally
         {
-            _initializeGate.Release();
+            lock (_initializeGate)
+            {
+                // A failed attempt is forgotten so that the next call tries again.
+                _initializing = null;
+            }
         }
     }
 

@@ -18,6 +18,7 @@ public sealed class LoopbackTcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private TcpListener? _listener;
     private bool _blackHole;
+    private int _accepted;
 
     public LoopbackTcpProxy(string targetHost, int targetPort)
     {
@@ -32,6 +33,9 @@ public sealed class LoopbackTcpProxy : IAsyncDisposable
 
     /// <summary>The loopback port to connect to.</summary>
     public int Port { get; }
+
+    /// <summary>Connections accepted so far (in any mode).</summary>
+    public int AcceptedConnections => Volatile.Read(ref _accepted);
 
     /// <summary>Passes connections through to the target.</summary>
     public void Forward() => Listen(blackHole: false);
@@ -108,6 +112,7 @@ public sealed class LoopbackTcpProxy : IAsyncDisposable
                 }
                 _open.Add(client);
                 blackHole = _blackHole;
+                _accepted++;
             }
             if (!blackHole)
             {

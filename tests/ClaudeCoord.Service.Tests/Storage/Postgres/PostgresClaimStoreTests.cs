@@ -320,6 +320,26 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Callers_during_a_failing_start_share_one_initialization_attempt()
+    {
+        PostgresTestDatabase.SkipUnlessConfigured();
+        await using var proxy = ProxyTo(Database);
+        proxy.BlackHole();
+        var store = NewStore(ViaProxy(Database, proxy) + ";Timeout=2");
+
+        // Eight requests arrive while the database host does not answer: one connection attempt, eight 503s.
+        var calls = Enumerable.Range(0, 8).Select(_ => Task.Run(() => store.ListActiveAsync(Repo, CancellationToken.None))).ToList();
+        foreach (var call in calls)
+        {
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => call.WaitAsync(Bound));
+        }
+        Assert.Equal(1, proxy.AcceptedConnections);
+
+        proxy.Forward();
+        Assert.Empty(await store.ListActiveAsync(Repo, CancellationToken.None));
+    }
+
+    [SkippableFact]
     public async Task A_database_that_stops_answering_gives_StoreUnavailable_within_the_timeouts()
     {
         PostgresTestDatabase.SkipUnlessConfigured();
