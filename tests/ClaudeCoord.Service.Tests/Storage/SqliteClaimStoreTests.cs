@@ -468,6 +468,23 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-a", "s1"), Ct));
     }
 
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_synchronously_disposed_container_disposes_the_store()
+    {
+        var services = new ServiceCollection().AddSqliteClaimStore(DbPath);
+        SqliteClaimStore store;
+        using (var provider = services.BuildServiceProvider())
+        {
+            store = provider.GetRequiredService<SqliteClaimStore>();
+            await store.InitializeAsync(Ct);
+            await store.ClaimAsync(Command("task-a", "s1"), Ct);
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.ClaimAsync(Command("task-b", "s2"), Ct));
+        var reopened = await OpenStoreAsync();
+        Assert.Single(await reopened.ListActiveAsync(Repo, Ct));
+    }
+
     [Fact]
     public void Options_are_validated()
     {

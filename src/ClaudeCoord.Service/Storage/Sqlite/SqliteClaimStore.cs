@@ -10,7 +10,7 @@ namespace ClaudeCoord.Service.Storage.Sqlite;
 /// own connections. Several processes may share the file: the batch transaction is <c>BEGIN IMMEDIATE</c>
 /// and the partial unique indexes on active claims keep the claim rules whoever writes.
 /// </summary>
-public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable
+public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, IDisposable
 {
     private const string ClaimColumns = "id, repo, task_id, session_id, branch, plan_file, claimed_at, branch_seen, branch_seen_ahead";
     private const string ClientCompleted = "client_completed";
@@ -258,6 +258,12 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable
         await _writer.DisposeAsync().ConfigureAwait(false);
         _connections.Dispose();
     }
+
+    /// <summary>
+    /// Synchronous <see cref="DisposeAsync"/>, for containers disposed synchronously. It waits for the
+    /// writer thread (never the thread pool), so it cannot deadlock.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private static ClaimOutcome Claim(WriteSession session, ClaimCommand command)
     {
