@@ -336,6 +336,7 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
         Assert.Equal(1, proxy.AcceptedConnections);
 
         proxy.Forward();
+        await EventuallyReadyAsync(store);
         Assert.Empty(await store.ListActiveAsync(Repo, CancellationToken.None));
     }
 
@@ -344,8 +345,11 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
     {
         PostgresTestDatabase.SkipUnlessConfigured();
         await using var proxy = ProxyTo(Database);
-        var store = NewStore(ViaProxy(Database, proxy) + ";Timeout=1;Command Timeout=1");
-        Assert.True(await store.IsReadyAsync(CancellationToken.None));
+        await NewStore().InitializeAsync(CancellationToken.None); // the schema, with the default timeouts
+        // Short timeouts keep the test quick; on a loaded machine a healthy call may exceed them, so the
+        // healthy phases wait until the store answers rather than expect the first call to.
+        var store = NewStore(ViaProxy(Database, proxy) + ";Timeout=2;Command Timeout=2");
+        await EventuallyReadyAsync(store);
 
         // New connections hang in the handshake (connect timeout) ...
         proxy.BlackHole();
@@ -353,7 +357,7 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
         Assert.False(await store.IsReadyAsync(CancellationToken.None).WaitAsync(Bound));
 
         proxy.Forward();
-        Assert.True(await store.IsReadyAsync(CancellationToken.None).WaitAsync(Bound));
+        await EventuallyReadyAsync(store);
 
         // ... and a statement on an open connection that never gets its answer (command timeout).
         await using var blocker = new NpgsqlConnection(Database.ConnectionString + ";Pooling=false");
@@ -365,7 +369,17 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
         }
         await Assert.ThrowsAsync<StoreUnavailableException>(() => store.ListActiveAsync(Repo, CancellationToken.None).WaitAsync(Bound));
         await transaction.RollbackAsync();
-        Assert.Empty(await store.ListActiveAsync(Repo, CancellationToken.None));
+        await EventuallyReadyAsync(store);
+    }
+
+    private static async Task EventuallyReadyAsync(PostgresClaimStore store)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await store.IsReadyAsync(CancellationToken.None).WaitAsync(Bound))
+        {
+            Assert.True(clock.Elapsed < Bound, $"the store was not ready within {Bound}");
+            await Task.Delay(100);
+        }
     }
 
     [SkippableFact]
