@@ -21,7 +21,7 @@ public sealed class CoordinationClientOptions
     public int MaxAttempts { get; init; } = 3;
 
     /// <summary>Pause before retrying a failed connection or a 5xx without a claude-coord body.</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Wait after a 429 that carries no <c>Retry-After</c>.</summary>
     public TimeSpan DefaultRetryAfter { get; init; } = TimeSpan.FromSeconds(1);
