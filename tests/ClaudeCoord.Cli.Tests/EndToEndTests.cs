@@ -8,17 +8,12 @@ namespace ClaudeCoord.Cli.Tests;
 /// The built CLI as a process against the real service on 127.0.0.1 with real git repositories: every exit code the
 /// service can cause, the texts with their real values, --json shapes, configuration precedence and staleness.
 /// </summary>
-public sealed class EndToEndTests : IAsyncLifetime
+public sealed class EndToEndTests : IClassFixture<SharedServiceFixture>, IDisposable
 {
-    private E2eWorld _world = null!;
+    private readonly E2eWorld _world;
+    public EndToEndTests(SharedServiceFixture shared) => _world = shared.NewWorld();
 
-    public async Task InitializeAsync() => _world = await E2eWorld.CreateAsync();
-
-    public Task DisposeAsync()
-    {
-        _world.Dispose();
-        return Task.CompletedTask;
-    }
+    public void Dispose() => _world.Dispose();
 
     private Task<CliResult> A(params string[] args) => E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, args);
 
@@ -160,14 +155,14 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Config_precedence_file_then_env_then_flag_and_an_unlisted_repo_is_5()
     {
-        File.WriteAllText(Path.Combine(_world.A.Path, ".claude-coord.toml"), $"repo = \"acme/unlisted\"\nservice_url = \"{_world.Service.Url}\"\n");
+        File.WriteAllText(Path.Combine(_world.A.Path, ".claude-coord.toml"), $"repo = \"acme/unlisted\"\nservice_url = \"{_world.ServiceUrl}\"\n");
 
         var fromFile = await A("claims");
         AssertExit(5, fromFile);
         Assert.Contains("ERROR: Repository 'acme/unlisted' is not configured for coordination.", fromFile.Stderr, StringComparison.Ordinal);
         Assert.Contains("ACTION REQUIRED: Verify you have the correct repository name", fromFile.Stderr, StringComparison.Ordinal);
 
-        var env = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = E2eWorld.Repo };
+        var env = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = _world.Repo };
         AssertExit(0, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, env, "claims"));
 
         var fromFlag = await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, env, "claims", "--repo", "acme/flagged", "--json");
@@ -178,9 +173,9 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(5, json.RootElement.GetProperty("exit_code").GetInt32());
 
         // The service URL follows the same order: a wrong one from the environment loses to the flag.
-        var urlEnv = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = E2eWorld.Repo, ["CLAUDE_COORD_SERVICE_URL"] = $"http://127.0.0.1:{FakeService.FreePort()}" };
+        var urlEnv = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = _world.Repo, ["CLAUDE_COORD_SERVICE_URL"] = $"http://127.0.0.1:{FakeService.FreePort()}" };
         AssertExit(2, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, urlEnv, "claims"));
-        AssertExit(0, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, urlEnv, "claims", "--service-url", _world.Service.Url));
+        AssertExit(0, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, urlEnv, "claims", "--service-url", _world.ServiceUrl));
     }
 
     [Fact]
@@ -233,15 +228,17 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_stopped_service_is_exit_2_within_the_timeout()
     {
-        _world.Service.Stop();
+        using var own = await E2eWorld.CreateAsync();
+        AssertExit(0, await E2eWorld.RunAsync(own.A, E2eWorld.SessionA, "claims"));
+        own.StopService();
         var watch = Stopwatch.StartNew();
 
-        var result = await A("claims");
+        var result = await E2eWorld.RunAsync(own.A, E2eWorld.SessionA, "claims");
 
         watch.Stop();
         AssertExit(2, result);
         Assert.Contains("ERROR: Coordination service is unavailable.", result.Stderr, StringComparison.Ordinal);
-        Assert.Contains("Service URL: " + _world.Service.Url, result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Service URL: " + own.ServiceUrl, result.Stderr, StringComparison.Ordinal);
         Assert.Contains("Status: Connection refused", result.Stderr, StringComparison.Ordinal);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}; the request bound is 15 s");
     }
