@@ -50,6 +50,7 @@ internal static class CliApp
             new ClaimCommand(options, host),
             new CompleteCommand(options, host),
             new ExpireCommand(options, host),
+            new TokenCommand(options, host),
         ];
         foreach (var command in commands)
         {
