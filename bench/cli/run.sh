@@ -74,22 +74,34 @@ NAIVE_CLAIMS="t=\$($NAIVE_TOKEN); curl -fsS \"$URL/claims?repo=bench%2Frepo&toke
   || { echo "token mismatch between the CLI and the naive computation" >&2; exit 1; }
 
 RESULTS="$BENCH_DIR/results"
-mkdir -p "$RESULTS"
-measure() { # name, commands...
-  local name=$1; shift
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+NAIVE_RUNS=${NAIVE_RUNS:-5}
+measure() { # name, runs, command
+  local name=$1 runs=$2 command=$3
   if command -v hyperfine >/dev/null; then
-    hyperfine -N --warmup 2 --runs "$RUNS" --export-markdown "$RESULTS/$name.md" "$@"
+    hyperfine -N --style basic --warmup 2 --runs "$runs" --export-json "$RESULTS/$name.json" "$command" >/dev/null
+    python3 - "$RESULTS/$name.json" "$name" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%-22s median %8.1f ms  mean %8.1f ms  min %8.1f ms  max %8.1f ms  (%d runs)" % (
+    sys.argv[2], r["median"] * 1000, r["mean"] * 1000, r["min"] * 1000, r["max"] * 1000, len(r["times"])))
+PY
   else
-    for command in "$@"; do
-      start=$(date +%s%N)
-      for _ in $(seq "$RUNS"); do bash -c "$command" >/dev/null; done
-      echo "$command: mean $(( ($(date +%s%N) - start) / RUNS / 1000000 )) ms over $RUNS runs" | tee -a "$RESULTS/$name.txt"
+    local times=()
+    bash -c "$command" >/dev/null 2>&1 || true
+    for _ in $(seq "$runs"); do
+      local start=$(date +%s%N); bash -c "$command" >/dev/null; times+=($(( ($(date +%s%N) - start) / 1000 )))
     done
+    printf '%s\n' "${times[@]}" | sort -n | awk -v n="$name" '{a[NR]=$1} END {printf "%-22s median %8.1f ms  (%d runs)\n", n, a[int((NR+1)/2)]/1000, NR}'
   fi
 }
 
-echo "== (a) claude-coord claims end to end (token cached after the first run) =="
-measure claims "$AOT_BIN claims" "$TOOL_BIN claims" "bash -c '$NAIVE_CLAIMS'"
-echo "== (b) token computation =="
-measure token "$AOT_BIN token --no-cache" "bash $ROOT/bench/cli/naive-token.sh context main" "$AOT_BIN token"
-echo "results: $RESULTS"
+echo "== (a) claude-coord claims, end to end against $URL (token cached after the first run) =="
+measure claims-aot "$RUNS" "$AOT_BIN claims"
+measure claims-dotnet-tool "$RUNS" "$TOOL_BIN claims"
+measure claims-by-hand "$NAIVE_RUNS" "bash -c '$NAIVE_CLAIMS'"
+echo "== (b) token computation ($COMMITS commits, $PLANS plan files) =="
+measure token-one-pass "$RUNS" "$AOT_BIN token --no-cache"
+measure token-by-hand "$NAIVE_RUNS" "bash $ROOT/bench/cli/naive-token.sh context main"
+measure token-cached "$RUNS" "$AOT_BIN token"
+echo "raw results: $RESULTS"

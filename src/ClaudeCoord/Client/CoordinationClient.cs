@@ -95,6 +95,8 @@ public sealed class CoordinationClient : IDisposable
         handler ??= new SocketsHttpHandler
         {
             ConnectTimeout = _options.ConnectTimeout,
+            // A proxy from http_proxy must not sit between the client and a service on this machine.
+            UseProxy = !serviceUrl.IsLoopback,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             AutomaticDecompression = DecompressionMethods.None,
         };
