@@ -89,6 +89,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(_repo.Git("rev-parse", "main").Trim(), root.GetProperty("commit_sha").GetString());
         Assert.Equal(["task-x", "task-d"], root.GetProperty("active").EnumerateArray().Select(c => c.GetProperty("task_id").GetString()));
         Assert.Equal("claude/task-x-AbC", root.GetProperty("active")[0].GetProperty("branch").GetString());
+        Assert.Equal("2026-01-05T23:00:00Z", root.GetProperty("active")[0].GetProperty("claimed_at").GetString());
         Assert.Equal("branch_removed", root.GetProperty("recently_completed")[0].GetProperty("completion_reason").GetString());
         var available = root.GetProperty("available_tasks");
         Assert.Equal("task-c", available[0].GetProperty("task_id").GetString());

@@ -56,7 +56,8 @@ internal sealed class TokenPlanFile
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(ClaimsOutput))]
 [JsonSerializable(typeof(TokenOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

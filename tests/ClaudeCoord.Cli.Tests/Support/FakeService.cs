@@ -1,6 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ClaudeCoord.Cli.Tests.Support;
 
@@ -11,36 +17,26 @@ public sealed record RecordedRequest(string Method, string PathAndQuery, string 
 public sealed record FakeResponse(int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, string ContentType = "application/json");
 
 /// <summary>
-/// A tiny HTTP server on 127.0.0.1 (random port) that answers every request through <see cref="Responder"/> and
-/// records what it received: it produces each status body of SPEC.md's table for the CLI's unit tests.
+/// A tiny Kestrel server on 127.0.0.1 (port chosen by the OS) that answers every request through
+/// <see cref="Responder"/> and records what it received: it produces each status body of SPEC.md's table for the
+/// CLI's tests.
 /// </summary>
 public sealed class FakeService : IDisposable
 {
-    private readonly HttpListener _listener;
-    private readonly Task _loop;
+    private readonly WebApplication _app;
     private readonly List<RecordedRequest> _requests = [];
 
     public FakeService(Func<RecordedRequest, FakeResponse> responder)
     {
         Responder = responder;
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort();
-            _listener = new HttpListener();
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                _listener.Start();
-                Url = $"http://127.0.0.1:{port}";
-                break;
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                ((IDisposable)_listener).Dispose();
-            }
-        }
-
-        _loop = Task.Run(LoopAsync);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _app = builder.Build();
+        _app.Run(HandleAsync);
+        _app.StartAsync().GetAwaiter().GetResult();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Url = address.TrimEnd('/');
     }
 
     public static FakeService Answering(int status, string body, IReadOnlyDictionary<string, string>? headers = null) =>
@@ -61,6 +57,7 @@ public sealed class FakeService : IDisposable
         }
     }
 
+    /// <summary>A port nothing listens on right now.</summary>
     public static int FreePort()
     {
         using var socket = new TcpListener(IPAddress.Loopback, 0);
@@ -68,46 +65,29 @@ public sealed class FakeService : IDisposable
         return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 
-    private async Task LoopAsync()
+    private async Task HandleAsync(HttpContext context)
     {
-        while (_listener.IsListening)
+        using var reader = new StreamReader(context.Request.Body);
+        var request = new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, await reader.ReadToEndAsync());
+        lock (_requests)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var request = new RecordedRequest(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, await reader.ReadToEndAsync());
-            lock (_requests)
-            {
-                _requests.Add(request);
-            }
-
-            var response = Responder(request);
-            context.Response.StatusCode = response.Status;
-            context.Response.ContentType = response.ContentType;
-            foreach (var (name, value) in response.Headers ?? new Dictionary<string, string>())
-            {
-                context.Response.AddHeader(name, value);
-            }
-
-            var bytes = Encoding.UTF8.GetBytes(response.Body);
-            context.Response.ContentLength64 = bytes.Length;
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            _requests.Add(request);
         }
+
+        var response = Responder(request);
+        context.Response.StatusCode = response.Status;
+        context.Response.ContentType = response.ContentType;
+        foreach (var (name, value) in response.Headers ?? new Dictionary<string, string>())
+        {
+            context.Response.Headers[name] = value;
+        }
+
+        await context.Response.WriteAsync(response.Body);
     }
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
-        _loop.Wait(TimeSpan.FromSeconds(5));
+        _app.StopAsync().Wait(TimeSpan.FromSeconds(10));
+        ((IDisposable)_app).Dispose();
     }
 }
