@@ -1,3 +1,4 @@
+using ClaudeCoord.Service.Admin;
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Endpoints;
 using ClaudeCoord.Service.Http;
@@ -39,6 +40,7 @@ public static partial class ServiceApp
         services.AddSingleton<RepositoryGate>();
         services.AddSingleton<ClaimSweeper>();
         services.AddHostedService<LifecycleService>();
+        services.AddAdmin(options.Server);
         overrideServices?.Invoke(services);
 
         var app = builder.Build();
@@ -48,6 +50,7 @@ public static partial class ServiceApp
         app.MapClaimEndpoints();
         app.MapCompleteEndpoints();
         app.MapClaimsListEndpoints();
+        app.MapAdmin();
         ReportStartupState(app, options);
         return app;
     }
