@@ -35,8 +35,8 @@ public static class AdminPages
         var html = new Html();
         Head(html, page, "Sign in");
         html.Raw("<main class=\"login\">\n<h1>Sign in</h1>\n");
-        html.Raw("<p class=\"hint\">Enter the service's admin token: the value of <code>$").Text(tokenEnvName)
-            .Raw("</code> (or <code>[server] admin_token</code>) in the service's environment.</p>\n");
+        html.Raw("<p class=\"hint\">Enter the admin token: the value of <code>$").Text(tokenEnvName)
+            .Raw("</code> in the service's environment (or <code>[server] admin_token</code> in its configuration file).</p>\n");
         if (error is not null)
         {
             html.Raw("<p class=\"notice error\" role=\"alert\" id=\"login-error\">").Text(error).Raw("</p>\n");
