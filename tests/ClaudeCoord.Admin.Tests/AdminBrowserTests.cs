@@ -74,6 +74,7 @@ public sealed class AdminBrowserTests(ITestOutputHelper output)
             Assert.Equal("1 of 3", (await page.EvaluateAsync("document.querySelector('section.repo h3 .count').textContent", ct)).GetString());
             Assert.True((await page.EvaluateAsync("document.querySelector(\"section[data-repo='acme/gadgets']\").hidden", ct)).GetBoolean());
             Assert.Equal("?q=fix%2F", (await page.EvaluateAsync("location.search", ct)).GetString());
+            await TestArtifacts.SaveAsync("admin-dashboard-filtered.png", await page.ScreenshotAsync(ct));
 
             // Expire asks first; dismissing the dialog changes nothing.
             var dismissed = page.Expect("Page.javascriptDialogOpening");
