@@ -8,7 +8,8 @@
 #   make coord-doctor
 #   make coord-plan-validate
 #
-# Each target is a thin call of the claude-coord CLI; its exit code is make's exit code.
+# Each target is a thin call of the claude-coord CLI; make stops with an error when the CLI fails
+# (the CLI prints what to do on stderr).
 
 CLAUDE_COORD ?= claude-coord
 
