@@ -37,7 +37,7 @@ if [ -z "$cli" ] && command -v curl >/dev/null 2>&1; then
   installer=$(mktemp "${TMPDIR:-/tmp}/claude-coord-install.XXXXXX") || installer=""
   if [ -n "$installer" ]; then
     # The installer's messages go to stderr: stdout is the agent's context. The hook's JSON stays on stdin.
-    if curl -fsSL --max-time 120 "$CLAUDE_COORD_INSTALL_SCRIPT_URL" -o "$installer" </dev/null >&2; then
+    if curl -fsSL --max-time 30 "$CLAUDE_COORD_INSTALL_SCRIPT_URL" -o "$installer" </dev/null >&2; then
       bash "$installer" </dev/null >&2 || true
     fi
     rm -f "$installer"
