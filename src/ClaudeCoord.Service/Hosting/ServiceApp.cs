@@ -1,0 +1,114 @@
+using ClaudeCoord.Service.Configuration;
+using ClaudeCoord.Service.Endpoints;
+using ClaudeCoord.Service.Http;
+using ClaudeCoord.Service.Lifecycle;
+using ClaudeCoord.Service.Sources;
+using ClaudeCoord.Service.Storage;
+using ClaudeCoord.Wire;
+using Microsoft.Extensions.Logging.Console;
+
+namespace ClaudeCoord.Service.Hosting;
+
+/// <summary>Builds the service from validated options: the composition root that <c>Program</c> calls.</summary>
+public static partial class ServiceApp
+{
+    /// <summary>
+    /// Builds the app. <paramref name="args"/> may carry <c>--urls</c>, which then wins over
+    /// <c>[server] urls</c>; <paramref name="overrideServices"/> runs after every registration (tests replace
+    /// the clock or remove the background jobs there).
+    /// </summary>
+    public static WebApplication Create(string[] args, ServiceOptions options, Action<IServiceCollection>? overrideServices = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(args);
+        ConfigureLogging(builder.Logging);
+        ConfigureKestrel(builder, args, options.Server);
+
+        var services = builder.Services;
+        services.AddSingleton(options).AddSingleton(options.Server).AddSingleton(options.Storage)
+            .AddSingleton(options.Lifecycle).AddSingleton(options.GitHub);
+        services.AddSingleton(TimeProvider.System);
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, CoordJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, ServiceJsonContext.Default);
+        });
+        services.AddClaimStore(options.Storage);
+        services.AddRepositorySources(options);
+        services.AddSingleton<RepositoryGate>();
+        services.AddSingleton<ClaimSweeper>();
+        services.AddHostedService<LifecycleService>();
+        overrideServices?.Invoke(services);
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseJsonErrors();
+        app.MapHealthEndpoints();
+        app.MapClaimEndpoints();
+        app.MapCompleteEndpoints();
+        app.MapClaimsListEndpoints();
+        ReportStartupState(app, options);
+        return app;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.UseUtcTimestamp = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+        // The service logs one line per request itself; the framework's own request lines would double it.
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+    }
+
+    private static void ConfigureKestrel(WebApplicationBuilder builder, string[] args, ServerOptions server)
+    {
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 16 * 1024;
+        });
+        if (!args.Any(a => a == "--urls" || a.StartsWith("--urls=", StringComparison.Ordinal)))
+        {
+            builder.WebHost.UseUrls(server.Urls);
+        }
+    }
+
+    private static void ReportStartupState(WebApplication app, ServiceOptions options)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ClaudeCoord.Service");
+        var sources = app.Services.GetRequiredService<RepositorySources>();
+        LogConfig(logger, options.ConfigFile, options.Storage.Provider.ToString().ToLowerInvariant(), options.Repos.Count);
+        foreach (var repo in options.Repos)
+        {
+            if (sources.Supports(repo.Source))
+            {
+                LogRepository(logger, repo.Name, RepositorySources.SourceName(repo.Source), repo.MainBranch, repo.PlanPath);
+            }
+            else
+            {
+                LogRepositoryWithoutSource(logger, repo.Name, RepositorySources.SourceName(repo.Source));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "config {File}: storage {Provider}, {Count} whitelisted repositories")]
+    private static partial void LogConfig(ILogger logger, string file, string provider, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "whitelisted repo={Repo} source={Source} main={MainBranch} plan_path={PlanPath}")]
+    private static partial void LogRepository(ILogger logger, string repo, string source, string mainBranch, string planPath);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "whitelisted repo={Repo} uses source \"{Source}\", which this build cannot read: its requests get 503 upstream_unavailable")]
+    private static partial void LogRepositoryWithoutSource(ILogger logger, string repo, string source);
+}
