@@ -183,4 +183,39 @@ public sealed class InstallScriptTests : IDisposable
         Assert.NotEqual(0, outcome.ExitCode);
         Assert.Contains("unsupported processor 'riscv64'", outcome.StandardError);
     }
+    [Fact]
+    public async Task The_hook_template_installs_a_missing_cli_and_passes_the_hook_json_to_it()
+    {
+        // The "release": a stand-in CLI that shows what it was asked and what it read on stdin.
+        const string asset = "claude-coord-Linux-x86_64";
+        var cli = "#!/bin/sh\necho \"stand-in CLI: $*\"\necho \"stdin: $(cat)\"\n";
+        Publish(asset, cli, $"{Sha256(cli)}  {asset}\n");
+        File.Copy(RepoRoot.File("install.sh"), Path.Combine(_assets, "install.sh"));
+        using var server = await LoopbackFileServer.StartAsync(_assets);
+        var project = Directory.CreateDirectory(Path.Combine(_root, "project")).FullName;
+
+        var environment = new Dictionary<string, string?>
+        {
+            ["PATH"] = _fakeBin + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["FAKE_UNAME_S"] = "Linux",
+            ["FAKE_UNAME_M"] = "x86_64",
+            ["HOME"] = _root,
+            ["CLAUDE_PROJECT_DIR"] = project,
+            ["CLAUDE_COORD_INSTALL_SCRIPT_URL"] = server.BaseUrl + "/install.sh",
+            ["CLAUDE_COORD_DOWNLOAD_URL"] = server.BaseUrl,
+            ["CLAUDE_COORD_INSTALL_DIR"] = _installDir,
+        };
+        var outcome = await ProcessRunner.RunAsync("bash", [RepoRoot.File("templates/session-start-hook.sh")], _root, environment,
+            standardInput: "{\"session_id\":\"abc\",\"source\":\"startup\"}", timeout: TimeSpan.FromSeconds(60));
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        Assert.Equal("stand-in CLI: hook session-start\nstdin: {\"session_id\":\"abc\",\"source\":\"startup\"}\n", outcome.StandardOutput);
+        Assert.Contains("installing it from", outcome.StandardError);
+        Assert.True(File.Exists(Path.Combine(_installDir, "claude-coord")));
+
+        // Installed once: the next session start runs it without downloading.
+        var again = await ProcessRunner.RunAsync("bash", [RepoRoot.File("templates/session-start-hook.sh")], _root, environment, standardInput: "{}");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.DoesNotContain("installing", again.StandardError);
+    }
 }
