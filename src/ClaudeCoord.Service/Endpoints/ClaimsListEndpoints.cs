@@ -51,6 +51,6 @@ public static class ClaimsListEndpoints
             RecentlyCompleted = [.. completed.Select(c => new CompletedClaim { SessionId = c.SessionId, TaskId = c.TaskId, Branch = c.Branch, CompletedAt = c.CompletedAt, CompletionReason = c.CompletionReason })],
         };
         http.LogFields().Outcome = "ok";
-        return TypedResults.Json(response, CoordJsonContext.Default.ClaimsResponse);
+        return TypedResults.Json(response, ApiJson.Wire.ClaimsResponse);
     }
 }

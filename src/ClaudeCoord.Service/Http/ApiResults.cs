@@ -13,7 +13,7 @@ public static class ApiResults
 {
     /// <summary>200 with a success body.</summary>
     public static JsonHttpResult<ClaimResponse> Success(string status, string? taskId, string? sessionId = null) =>
-        TypedResults.Json(new ClaimResponse { Status = status, TaskId = taskId, SessionId = sessionId }, CoordJsonContext.Default.ClaimResponse);
+        TypedResults.Json(new ClaimResponse { Status = status, TaskId = taskId, SessionId = sessionId }, ApiJson.Wire.ClaimResponse);
 
     /// <summary>400 <c>invalid_request</c> naming <paramref name="field"/>.</summary>
     public static JsonHttpResult<ErrorResponse> InvalidRequest(string field, string message) =>
@@ -85,5 +85,5 @@ public static class ApiResults
 
     /// <summary>Any error body with its HTTP code.</summary>
     public static JsonHttpResult<ErrorResponse> Error(int statusCode, ErrorResponse body) =>
-        TypedResults.Json(body, CoordJsonContext.Default.ErrorResponse, contentType: null, statusCode: statusCode);
+        TypedResults.Json(body, ApiJson.Wire.ErrorResponse, contentType: null, statusCode: statusCode);
 }

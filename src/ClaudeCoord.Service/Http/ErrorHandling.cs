@@ -86,7 +86,7 @@ public static partial class ErrorHandling
 
         context.Response.StatusCode = code;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(context.Response.Body, body, CoordJsonContext.Default.ErrorResponse, context.RequestAborted).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(context.Response.Body, body, ApiJson.Wire.ErrorResponse, context.RequestAborted).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "unhandled failure answering {Method} {Path}")]

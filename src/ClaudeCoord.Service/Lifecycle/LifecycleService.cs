@@ -1,3 +1,4 @@
+using ClaudeCoord.Configuration;
 using ClaudeCoord.Service.Configuration;
 
 namespace ClaudeCoord.Service.Lifecycle;
@@ -11,7 +12,7 @@ public sealed partial class LifecycleService(ClaimSweeper sweeper, LifecycleOpti
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LogStarted(lifecycle.BranchCheckInterval, lifecycle.ClaimTtl, lifecycle.CompletedRetention);
+        LogStarted(Durations.Format(lifecycle.BranchCheckInterval), Durations.Format(lifecycle.ClaimTtl), Durations.Format(lifecycle.CompletedRetention));
         using var timer = new PeriodicTimer(lifecycle.BranchCheckInterval, time);
         // Let the host finish starting before the first sweep (which runs at once, so that a service
         // restarted more often than the interval still sweeps).
@@ -47,7 +48,7 @@ public sealed partial class LifecycleService(ClaimSweeper sweeper, LifecycleOpti
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "lifecycle: branch sweep every {Interval}, claim_ttl {ClaimTtl}, completed_retention {Retention}")]
-    private partial void LogStarted(TimeSpan interval, TimeSpan claimTtl, TimeSpan retention);
+    private partial void LogStarted(string interval, string claimTtl, string retention);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "lifecycle: the sweep failed; the next one runs on schedule")]
     private partial void LogSweepFailed(Exception exception);

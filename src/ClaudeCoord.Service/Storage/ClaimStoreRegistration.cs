@@ -1,4 +1,5 @@
 using ClaudeCoord.Service.Configuration;
+using ClaudeCoord.Service.Storage.Sqlite;
 
 namespace ClaudeCoord.Service.Storage;
 
@@ -13,7 +14,8 @@ public static partial class ClaimStoreRegistration
         switch (storage.Provider)
         {
             case StorageProvider.Sqlite:
-                throw new InvalidOperationException("the SQLite store is not in this build yet");
+                services.AddSqliteClaimStore(storage.SqlitePath);
+                break;
             case StorageProvider.Postgres:
                 throw new InvalidOperationException("the PostgreSQL store is not in this build yet");
         }
