@@ -9,7 +9,7 @@ public sealed class DoctorBrokenSetupTests : IDisposable
 
     public void Dispose() => _repo.Dispose();
 
-    private Task<ProcessOutcome> DoctorAsync(string? workingDirectory = null) => KitCli.RunAsync(workingDirectory ?? _repo.Path, ["doctor"]);
+    private Task<ProcessOutcome> DoctorAsync(string? workingDirectory = null) => KitCli.RunInProcessAsync(workingDirectory ?? _repo.Path, ["doctor"]);
 
     private static string Line(ProcessOutcome outcome, string check) =>
         outcome.StandardOutput.Split('\n').SingleOrDefault(l => l.Length > 6 && l[6..].StartsWith(check + ":", StringComparison.Ordinal))

@@ -13,7 +13,7 @@ public sealed class InitCommandTests : IDisposable
 
     private string PathOf(string relative) => Path.Combine(_repo.Path, relative);
 
-    private Task<ProcessOutcome> InitAsync(params string[] arguments) => KitCli.RunAsync(_repo.Path, ["init", .. arguments]);
+    private Task<ProcessOutcome> InitAsync(params string[] arguments) => KitCli.RunInProcessAsync(_repo.Path, ["init", .. arguments]);
 
     /// <summary>Every file of the work tree (outside .git) with its bytes, mode and write time.</summary>
     private Dictionary<string, (byte[] Bytes, UnixFileMode Mode, DateTime Written)> Snapshot() =>
@@ -241,7 +241,7 @@ public sealed class InitCommandTests : IDisposable
         var folder = TempFolder.Create("nogit");
         try
         {
-            var outcome = await KitCli.RunAsync(folder, ["init", "--repo", "acme/widgets"]);
+            var outcome = await KitCli.RunInProcessAsync(folder, ["init", "--repo", "acme/widgets"]);
             Assert.Equal(64, outcome.ExitCode);
             Assert.Contains("not inside a git work tree", outcome.StandardError);
             Assert.Empty(Directory.EnumerateFileSystemEntries(folder));

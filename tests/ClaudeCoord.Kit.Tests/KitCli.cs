@@ -55,6 +55,35 @@ public static class KitCli
         TimeSpan? timeout = null) =>
         ProcessRunner.RunAsync("dotnet", [Dll, .. arguments], workingDirectory, Environment(environment), standardInput, timeout ?? TimeSpan.FromSeconds(90), closeStandardInput);
 
+    /// <summary>
+    /// Runs the CLI in this process (same code as the binary, without a process start per call) with its own
+    /// streams, working directory and environment: only <paramref name="environment"/> is visible to it among
+    /// the variables it reads. For commands that do not read standard input.
+    /// </summary>
+    public static async Task<ProcessOutcome> RunInProcessAsync(
+        string workingDirectory,
+        string[] arguments,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var host = new ClaudeCoord.Cli.CliHost
+        {
+            Out = stdout,
+            Error = stderr,
+            WorkingDirectory = workingDirectory,
+            GetEnvironment = name => environment is not null && environment.TryGetValue(name, out var value) ? value : null,
+        };
+        var run = ClaudeCoord.Cli.CliApp.RunAsync(arguments, host);
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(90)));
+        if (finished != run)
+        {
+            throw new TimeoutException($"claude-coord {string.Join(' ', arguments)} did not finish within 90 s");
+        }
+
+        return new ProcessOutcome(await run, stdout.ToString(), stderr.ToString());
+    }
+
     /// <summary>A loopback port nothing listens on (bound, then released).</summary>
     public static int ClosedPort()
     {

@@ -15,7 +15,7 @@ public sealed class PlanValidateTests : IDisposable
     private static string Task(string id, string status = "pending", string blockedBy = "null") =>
         $$"""{"id":"{{id}}","name":"{{id}}","status":"{{status}}","priority":1,"blocked_by":{{blockedBy}},"steps":[],"acceptance_criteria":[]}""";
 
-    private Task<ProcessOutcome> ValidateAsync(params string[] extra) => KitCli.RunAsync(_repo.Path, ["plan", "validate", .. extra]);
+    private Task<ProcessOutcome> ValidateAsync(params string[] extra) => KitCli.RunInProcessAsync(_repo.Path, ["plan", "validate", .. extra]);
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 

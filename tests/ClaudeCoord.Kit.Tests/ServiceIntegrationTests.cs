@@ -22,7 +22,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
     {
         _repository.PushPlans("readme", ("README.md", "# widgets"));
         _service = await ServiceProcess.StartAsync(_repository.Origin);
-        var init = await KitCli.RunAsync(_repository.Seed.Path, ["init", "--repo", ServiceProcess.RepoName, "--service-url", Service.Url]);
+        var init = await KitCli.RunInProcessAsync(_repository.Seed.Path, ["init", "--repo", ServiceProcess.RepoName, "--service-url", Service.Url]);
         Assert.True(init.ExitCode == 0, init.ToString());
         File.Delete(Path.Combine(_repository.Seed.Path, "context/example-plan.json"));
     }
@@ -67,7 +67,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         await StartAsync();
         _repository.PushPlans("plans", ("context/roadmap.json", Plan("Roadmap", Task("first-task"), Task("second-task", 2))));
         var clone = Clone();
-        var claim = await KitCli.RunAsync(clone.Path, ["claim", "--task", "second-task"], Session("other-session"));
+        var claim = await KitCli.RunInProcessAsync(clone.Path, ["claim", "--task", "second-task"], Session("other-session"));
         Assert.True(claim.ExitCode == 0, claim.ToString());
         var envFile = Path.Combine(clone.Path, ".git", "session.env");
 
@@ -108,7 +108,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         _repository.PushPlans("plans", ("context/roadmap.json", Plan("Roadmap", Task("first-task"))));
         var clone = Clone();
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["doctor"], Session("doctor-session"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["doctor"], Session("doctor-session"));
 
         Assert.True(outcome.ExitCode == 0, outcome.ToString());
         foreach (var check in new[] { "config", "git", "main", "plans", "hook", "session", "service", "whitelist", "token" })
@@ -127,7 +127,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         _repository.PushPlans("plans", ("context/roadmap.json", Plan("Roadmap", Task("first-task"))));
         var clone = Clone();
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["doctor", "--repo", "acme/unknown"], Session("doctor-session"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["doctor", "--repo", "acme/unknown"], Session("doctor-session"));
 
         Assert.Equal(5, outcome.ExitCode);
         Assert.Contains("ok    service: ", outcome.StandardOutput);
@@ -143,7 +143,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         var clone = Clone();
         _repository.PushPlans("more plans", ("context/later.json", Plan("Later", Task("later-task"))));
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["doctor"], Session("doctor-session"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["doctor"], Session("doctor-session"));
 
         Assert.Equal(4, outcome.ExitCode);
         Assert.Contains("ok    whitelist: ", outcome.StandardOutput);
@@ -161,11 +161,11 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         _repository.PushPlans("second plan", ("context/a-second.json", Plan("Second",
             Task("new-plan-task", 2), Task("urgent-claimed", 1), Task("in-progress-task", 1, "in_progress"))));
         var clone = Clone();
-        var taken = await KitCli.RunAsync(clone.Path, ["claim", "--task", "urgent-claimed"], Session("someone-else"));
+        var taken = await KitCli.RunInProcessAsync(clone.Path, ["claim", "--task", "urgent-claimed"], Session("someone-else"));
         Assert.True(taken.ExitCode == 0, taken.ToString());
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["next"], Session("me"));
-        var json = await KitCli.RunAsync(clone.Path, ["next", "--json"], Session("me"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["next"], Session("me"));
+        var json = await KitCli.RunInProcessAsync(clone.Path, ["next", "--json"], Session("me"));
 
         Assert.True(outcome.ExitCode == 0, outcome.ToString());
         var lines = outcome.StandardOutput.Split('\n');
@@ -185,10 +185,10 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         await StartAsync();
         _repository.PushPlans("plans", ("context/p.json", Plan("P", Task("only-task"), Task("blocked-task", 1, blockedBy: "\"only-task\""))));
         var clone = Clone();
-        var taken = await KitCli.RunAsync(clone.Path, ["claim", "--task", "only-task"], Session("someone-else"));
+        var taken = await KitCli.RunInProcessAsync(clone.Path, ["claim", "--task", "only-task"], Session("someone-else"));
         Assert.True(taken.ExitCode == 0, taken.ToString());
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["next", "--json"], Session("me"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["next", "--json"], Session("me"));
 
         Assert.Equal(1, outcome.ExitCode);
         var body = JsonNode.Parse(outcome.StandardOutput)!.AsObject();
@@ -216,11 +216,11 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         var clone = Clone();
         if (reason == "all_claimed")
         {
-            Assert.Equal(0, (await KitCli.RunAsync(clone.Path, ["claim", "--task", "one"], Session("s1"))).ExitCode);
-            Assert.Equal(0, (await KitCli.RunAsync(clone.Path, ["claim", "--task", "two"], Session("s2"))).ExitCode);
+            Assert.Equal(0, (await KitCli.RunInProcessAsync(clone.Path, ["claim", "--task", "one"], Session("s1"))).ExitCode);
+            Assert.Equal(0, (await KitCli.RunInProcessAsync(clone.Path, ["claim", "--task", "two"], Session("s2"))).ExitCode);
         }
 
-        var outcome = await KitCli.RunAsync(clone.Path, ["next", "--json"], Session("me"));
+        var outcome = await KitCli.RunInProcessAsync(clone.Path, ["next", "--json"], Session("me"));
 
         Assert.True(outcome.ExitCode == 1, outcome.ToString());
         Assert.Equal(reason, JsonNode.Parse(outcome.StandardOutput)!["reason"]!.GetValue<string>());
@@ -233,9 +233,9 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         _repository.PushPlans("plans", ("context/p.json", Plan("P", Task("alpha"), Task("beta", 2))));
         var clone = Clone();
 
-        var first = await KitCli.RunAsync(clone.Path, ["next", "--claim", "--branch", "claude/alpha-work"], Session("me"));
-        var again = await KitCli.RunAsync(clone.Path, ["next", "--claim", "--branch", "claude/other"], Session("me"));
-        var plain = await KitCli.RunAsync(clone.Path, ["next"], Session("me"));
+        var first = await KitCli.RunInProcessAsync(clone.Path, ["next", "--claim", "--branch", "claude/alpha-work"], Session("me"));
+        var again = await KitCli.RunInProcessAsync(clone.Path, ["next", "--claim", "--branch", "claude/other"], Session("me"));
+        var plain = await KitCli.RunInProcessAsync(clone.Path, ["next"], Session("me"));
 
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Equal("alpha", first.StandardOutput.Split('\n')[0]);
@@ -254,7 +254,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         _repository.PushPlans("plans", ("context/p.json", Plan("P", Enumerable.Range(1, sessions).Select(i => Task($"task-{i:00}", 1 + (i % 3))).ToArray())));
         var clone = Clone();
         // Warm the clone's token cache once, as the SessionStart hook would, so the race is about claims.
-        Assert.Equal(0, (await KitCli.RunAsync(clone.Path, ["claims"], Session("warm-up"))).ExitCode);
+        Assert.Equal(0, (await KitCli.RunInProcessAsync(clone.Path, ["claims"], Session("warm-up"))).ExitCode);
 
         var runs = Enumerable.Range(1, sessions).Select(i =>
             KitCli.RunAsync(clone.Path, ["next", "--claim", "--json", "--branch", $"claude/session-{i:00}"], Session($"session-{i:00}"), timeout: TimeSpan.FromMinutes(3)));
@@ -266,14 +266,14 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         Assert.All(outcomes, o => Assert.True(JsonNode.Parse(o.StandardOutput)!["claimed"]!.GetValue<bool>()));
 
         // The service agrees: 20 active claims, one per session and one per task.
-        var list = await KitCli.RunAsync(clone.Path, ["claims", "--json"], Session("observer"));
+        var list = await KitCli.RunInProcessAsync(clone.Path, ["claims", "--json"], Session("observer"));
         var active = JsonNode.Parse(list.StandardOutput)!["active"]!.AsArray();
         Assert.Equal(sessions, active.Count);
         Assert.Equal(sessions, active.Select(a => a!["session_id"]!.GetValue<string>()).Distinct().Count());
         Assert.Equal(claimed.Order(), active.Select(a => a!["task_id"]!.GetValue<string>()).Order());
 
         // And a 21st session finds nothing left.
-        var late = await KitCli.RunAsync(clone.Path, ["next", "--claim", "--json", "--branch", "claude/late"], Session("session-21"));
+        var late = await KitCli.RunInProcessAsync(clone.Path, ["next", "--claim", "--json", "--branch", "claude/late"], Session("session-21"));
         Assert.Equal(1, late.ExitCode);
         Assert.Equal("all_claimed", JsonNode.Parse(late.StandardOutput)!["reason"]!.GetValue<string>());
     }
