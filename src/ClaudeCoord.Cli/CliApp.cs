@@ -50,6 +50,7 @@ internal static class CliApp
             new ClaimCommand(options, host),
             new CompleteCommand(options, host),
             new ExpireCommand(options, host),
+            new TokenCommand(options, host),
             new NextCommand(options, host),
             new InitCommand(options, host),
             new DoctorCommand(options, host),

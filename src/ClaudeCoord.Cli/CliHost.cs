@@ -14,6 +14,9 @@ internal sealed class CliHost
     /// <summary>Replaces the HTTP handler of the service client (tests only).</summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
+    /// <summary>Replaces the service client's time limits (tests only).</summary>
+    public ClaudeCoord.Client.CoordinationClientOptions? ClientOptions { get; init; }
+
     public static CliHost FromProcess() => new()
     {
         Out = Console.Out,

@@ -107,7 +107,7 @@ internal sealed class CommandContext
         repository.ReadMainAsync(Settings.MainBranch.Value, Settings.PlanPath.Value, cancellationToken);
 
     /// <summary>A client of the configured service.</summary>
-    public CoordinationClient CreateClient() => new(Settings.ServiceUri, handler: Host.HttpHandler);
+    public CoordinationClient CreateClient() => new(Settings.ServiceUri, Host.ClientOptions, Host.HttpHandler);
 
     /// <summary>Reports a failed service call with its ERROR / ACTION REQUIRED text.</summary>
     public int FailFromService<T>(CoordinationResult<T> result, RequestDetails request, LocalRepository? repository)

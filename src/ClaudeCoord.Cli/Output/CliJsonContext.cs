@@ -34,8 +34,30 @@ internal sealed class ClaimsOutput
     public List<PlanFileIssue> PlanProblems { get; init; } = [];
 }
 
+/// <summary><c>token --json</c>.</summary>
+internal sealed class TokenOutput
+{
+    public string Status { get; init; } = WireStatus.Ok;
+    public required string Repo { get; init; }
+    public required string MainRef { get; init; }
+    public required string CommitSha { get; init; }
+    public required string PlanPath { get; init; }
+    public List<TokenPlanFile> PlanFiles { get; init; } = [];
+    public required string TokenFingerprint { get; init; }
+    public bool FromCache { get; init; }
+}
+
+/// <summary>A plan file and the commit that last changed it.</summary>
+internal sealed class TokenPlanFile
+{
+    public required string Path { get; init; }
+    public required string LastCommit { get; init; }
+}
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(ClaimsOutput))]
+[JsonSerializable(typeof(TokenOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -21,7 +21,7 @@ public sealed class CoordinationClientOptions
     public int MaxAttempts { get; init; } = 3;
 
     /// <summary>Pause before retrying a failed connection or a 5xx without a claude-coord body.</summary>
-    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Wait after a 429 that carries no <c>Retry-After</c>.</summary>
     public TimeSpan DefaultRetryAfter { get; init; } = TimeSpan.FromSeconds(1);
@@ -95,6 +95,8 @@ public sealed class CoordinationClient : IDisposable
         handler ??= new SocketsHttpHandler
         {
             ConnectTimeout = _options.ConnectTimeout,
+            // A proxy from http_proxy must not sit between the client and a service on this machine.
+            UseProxy = !serviceUrl.IsLoopback,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             AutomaticDecompression = DecompressionMethods.None,
         };

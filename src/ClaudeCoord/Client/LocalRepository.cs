@@ -74,6 +74,9 @@ public sealed class LocalRepository
     /// <summary>The git access used for every call.</summary>
     public GitRepository Git { get; }
 
+    /// <summary>When true, cached main state is neither read nor written (always computed from git).</summary>
+    public bool BypassCache { get; set; }
+
     /// <summary>The repository's common git directory (shared by all worktrees); the cache lives under it.</summary>
     public string GitCommonDir { get; }
 
@@ -243,6 +246,11 @@ public sealed class LocalRepository
 
     private MainStateCacheEntry? Cached(string head, string planPath)
     {
+        if (BypassCache)
+        {
+            return null;
+        }
+
         var key = head + "\n" + planPath;
         if (_entries.TryGetValue(key, out var entry))
         {
@@ -260,6 +268,11 @@ public sealed class LocalRepository
 
     private void Remember(MainStateCacheEntry entry)
     {
+        if (BypassCache)
+        {
+            return;
+        }
+
         _entries[entry.HeadSha + "\n" + entry.PlanPath] = entry;
         _cache.Write(entry);
     }
