@@ -3,7 +3,9 @@ using ClaudeCoord.Service.Endpoints;
 using ClaudeCoord.Service.Http;
 using ClaudeCoord.Service.Lifecycle;
 using ClaudeCoord.Service.Sources;
+using ClaudeCoord.Service.Sources.GitHub;
 using ClaudeCoord.Service.Storage;
+using ClaudeCoord.Service.Webhooks;
 using ClaudeCoord.Wire;
 using Microsoft.Extensions.Logging.Console;
 
@@ -36,6 +38,9 @@ public static partial class ServiceApp
         });
         services.AddClaimStore(options.Storage);
         services.AddRepositorySources(options);
+        services.AddGitHubRepositorySource(options.GitHub);
+        services.AddSingleton<ITipRefresher>(sp => new DelegateTipRefresher(
+            (repo, ct) => sp.GetRequiredService<RepositoryStateCache>().RefreshAsync(repo, ct)));
         services.AddSingleton<RepositoryGate>();
         services.AddSingleton<ClaimSweeper>();
         services.AddHostedService<LifecycleService>();
@@ -48,6 +53,7 @@ public static partial class ServiceApp
         app.MapClaimEndpoints();
         app.MapCompleteEndpoints();
         app.MapClaimsListEndpoints();
+        app.MapGitHubWebhooks();
         ReportStartupState(app, options);
         return app;
     }
