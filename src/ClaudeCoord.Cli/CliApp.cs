@@ -51,6 +51,11 @@ internal static class CliApp
             new CompleteCommand(options, host),
             new ExpireCommand(options, host),
             new TokenCommand(options, host),
+            new NextCommand(options, host),
+            new InitCommand(options, host),
+            new DoctorCommand(options, host),
+            new PlanCommand(options, host),
+            new HookCommand(options, host),
         ];
         foreach (var command in commands)
         {

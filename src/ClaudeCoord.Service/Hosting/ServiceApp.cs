@@ -1,3 +1,4 @@
+using ClaudeCoord.Service.Admin;
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Endpoints;
 using ClaudeCoord.Service.Http;
@@ -44,6 +45,7 @@ public static partial class ServiceApp
         services.AddSingleton<RepositoryGate>();
         services.AddSingleton<ClaimSweeper>();
         services.AddHostedService<LifecycleService>();
+        services.AddAdmin(options.Server);
         overrideServices?.Invoke(services);
 
         var app = builder.Build();
@@ -54,6 +56,7 @@ public static partial class ServiceApp
         app.MapCompleteEndpoints();
         app.MapClaimsListEndpoints();
         app.MapGitHubWebhooks();
+        app.MapAdmin();
         ReportStartupState(app, options);
         return app;
     }
