@@ -83,6 +83,26 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task Bodies_the_limiter_cannot_read_are_answered_by_the_endpoint_as_without_limits()
+    {
+        using var fixture = new OriginFixture();
+        await using var service = await ServiceUnderTest.StartAsync(fixture, Limited("rate_limit_per_repo = 100"));
+        var proof = await fixture.ProofAsync();
+        var tooLarge = $$"""{"repo":"acme/widgets","branch":"{{new string('a', 70 * 1024)}}"}""";
+
+        var broken = await service.SendAsync(HttpMethod.Post, "/complete", """{"repo":"acme/widgets",""");
+        var notAString = await service.SendAsync(HttpMethod.Delete, "/claim", """{"repo":["acme/widgets"]}""");
+        var fine = await service.ExpireAsync(proof, "task-a", null);
+        // Last: Kestrel closes a connection whose body was too large to drain.
+        var large = await service.SendAsync(HttpMethod.Post, "/claim", tooLarge);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request", "body"), (large.Code, large.Status, large["field"]));
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request", "body"), (broken.Code, broken.Status, broken["field"]));
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request", "repo"), (notAString.Code, notAString.Status, notAString["field"]));
+        Assert.Equal("not_found", fine.Status);
+    }
+
+    [Fact]
     public async Task No_limit_is_applied_when_both_are_zero()
     {
         using var fixture = new OriginFixture();
