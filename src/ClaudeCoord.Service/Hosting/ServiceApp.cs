@@ -6,7 +6,9 @@ using ClaudeCoord.Service.Observability;
 using ClaudeCoord.Service.OpenApi;
 using ClaudeCoord.Service.RateLimiting;
 using ClaudeCoord.Service.Sources;
+using ClaudeCoord.Service.Sources.GitHub;
 using ClaudeCoord.Service.Storage;
+using ClaudeCoord.Service.Webhooks;
 using ClaudeCoord.Wire;
 using Microsoft.Extensions.Logging.Console;
 
@@ -39,6 +41,9 @@ public static partial class ServiceApp
         });
         services.AddClaimStore(options.Storage);
         services.AddRepositorySources(options);
+        services.AddGitHubRepositorySource(options.GitHub);
+        services.AddSingleton<ITipRefresher>(sp => new DelegateTipRefresher(
+            (repo, ct) => sp.GetRequiredService<RepositoryStateCache>().RefreshAsync(repo, ct)));
         services.AddSingleton<RepositoryGate>();
         services.AddSingleton<ClaimSweeper>();
         services.AddHostedService<LifecycleService>();
@@ -57,6 +62,7 @@ public static partial class ServiceApp
         app.MapClaimEndpoints();
         app.MapCompleteEndpoints();
         app.MapClaimsListEndpoints();
+        app.MapGitHubWebhooks();
         app.MapServiceMetrics();
         app.MapServiceOpenApi();
         ReportStartupState(app, options);

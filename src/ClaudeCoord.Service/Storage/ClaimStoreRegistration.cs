@@ -1,4 +1,5 @@
 using ClaudeCoord.Service.Configuration;
+using ClaudeCoord.Service.Storage.Postgres;
 using ClaudeCoord.Service.Storage.Sqlite;
 
 namespace ClaudeCoord.Service.Storage;
@@ -17,7 +18,8 @@ public static partial class ClaimStoreRegistration
                 services.AddSqliteClaimStore(storage.SqlitePath);
                 break;
             case StorageProvider.Postgres:
-                throw new InvalidOperationException("the PostgreSQL store is not in this build yet");
+                services.AddPostgresClaimStore(storage.PostgresConnectionString!);
+                break;
         }
 
         services.AddHostedService<StoreInitializer>();

@@ -10,7 +10,8 @@ namespace ClaudeCoord.Wire;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-    AllowDuplicateProperties = false)]
+    AllowDuplicateProperties = false,
+    Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(ClaimRequest))]
 [JsonSerializable(typeof(CompleteRequest))]
 [JsonSerializable(typeof(ExpireRequest))]

@@ -7,7 +7,9 @@ namespace ClaudeCoord.Service.Tests.Storage;
 /// The behaviour every <see cref="IClaimStore"/> owes (SPEC.md "Claim semantics" and "Lifecycle").
 /// A subclass supplies a fresh database per test and a way to open store instances on it; each test
 /// runs on every store. Assertions never compare timestamps with the test's clock (PostgreSQL stamps
-/// rows with the database's clock): only with each other.
+/// rows with the database's clock): only with each other. Tests are <c>[SkippableFact]</c> so that a
+/// subclass whose database is not configured (PostgreSQL without <c>CLAUDE_COORD_TEST_POSTGRES</c>)
+/// reports every test as skipped, by name, by calling <c>Skip.If</c> in <see cref="CreateStoreAsync"/>.
 /// </summary>
 public abstract class ClaimStoreContractTests : IAsyncLifetime
 {
@@ -87,7 +89,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- initialization and readiness
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Initialize_is_idempotent_and_the_store_is_ready()
     {
         var store = await OpenStoreAsync();
@@ -101,7 +103,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Single(await second.ListActiveAsync(Repo, Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Stores_initialized_at_the_same_time_all_become_ready()
     {
         var first = await CreateStoreAsync(Clock);
@@ -124,7 +126,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- claim outcomes
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_free_task_is_claimed()
     {
         var store = await OpenStoreAsync();
@@ -141,7 +143,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal(claimed.Claim, Assert.Single(await store.ListActiveAsync(Repo, Ct)));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_forced_claim_has_no_plan_file()
     {
         var store = await OpenStoreAsync();
@@ -152,7 +154,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Null(Assert.Single(await store.ListActiveAsync(Repo, Ct)).PlanFile);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Same_session_and_task_is_idempotent_updates_branch_and_plan_and_keeps_claimed_at()
     {
         var store = await OpenStoreAsync();
@@ -171,7 +173,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Empty(await store.ListRecentlyCompletedAsync(Repo, Retention, Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Re_claim_on_the_same_branch_keeps_the_sweeps_memory_and_a_new_branch_starts_unseen()
     {
         var store = await OpenStoreAsync();
@@ -187,7 +189,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.False(newBranch.Claim.BranchSeenAhead);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Another_session_gets_conflict_naming_the_holder()
     {
         var store = await OpenStoreAsync();
@@ -200,7 +202,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal("s1", Assert.Single(await store.ListActiveAsync(Repo, Ct)).SessionId);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_session_holding_another_task_gets_session_has_claim_naming_it()
     {
         var store = await OpenStoreAsync();
@@ -213,7 +215,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal("task-a", Assert.Single(await store.ListActiveAsync(Repo, Ct)).TaskId);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task When_the_task_is_held_by_another_and_the_session_holds_a_claim_conflict_is_answered()
     {
         var store = await OpenStoreAsync();
@@ -225,7 +227,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal("s1", Assert.IsType<ClaimOutcome.Conflict>(outcome).Holder.SessionId);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Repositories_are_independent()
     {
         var store = await OpenStoreAsync();
@@ -239,7 +241,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
             (await store.ListActiveAsync(OtherRepo, Ct)).Select(c => $"{c.TaskId}:{c.SessionId}").Order(StringComparer.Ordinal));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_completed_claim_frees_both_the_task_and_the_session()
     {
         var store = await OpenStoreAsync();
@@ -255,7 +257,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal(["task-a:s2", "task-b:s1"], active.Select(c => $"{c.TaskId}:{c.SessionId}").Order(StringComparer.Ordinal));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task The_same_session_can_claim_the_same_task_again_after_completing_it_as_a_new_claim()
     {
         var store = await OpenStoreAsync();
@@ -271,7 +273,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- complete and expire
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Complete_answers_completed_not_found_and_forbidden()
     {
         var store = await OpenStoreAsync();
@@ -292,7 +294,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal(TimeSpan.Zero, completion.CompletedAt.Offset);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Expire_by_task_moves_the_claim_to_completed_as_expired()
     {
         var store = await OpenStoreAsync();
@@ -309,7 +311,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-a", "s3"), Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Expire_by_session_moves_that_sessions_claim_to_completed_as_expired()
     {
         var store = await OpenStoreAsync();
@@ -326,7 +328,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-c", "s2"), Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Expire_needs_exactly_one_of_task_and_session()
     {
         var store = await OpenStoreAsync();
@@ -337,7 +339,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- listing
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Active_claims_are_listed_oldest_first_per_repository()
     {
         var store = await OpenStoreAsync();
@@ -355,7 +357,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Empty(await store.ListActiveAsync("acme/unknown", Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Recently_completed_are_listed_newest_first_and_only_within_the_retention_even_before_a_purge()
     {
         var store = await OpenStoreAsync();
@@ -383,7 +385,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- the sweep's operations
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Branch_observations_set_the_flags_and_never_clear_them()
     {
         var store = await OpenStoreAsync();
@@ -400,7 +402,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal((true, true), (active["task-b"].BranchSeen, active["task-b"].BranchSeenAhead));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Complete_claims_completes_only_still_active_claims_and_a_second_call_completes_nothing()
     {
         var store = await OpenStoreAsync();
@@ -423,7 +425,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal("client_completed", reasons["task-c"]);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Concurrent_sweepers_complete_each_claim_exactly_once()
     {
         var store = await OpenStoreAsync();
@@ -446,7 +448,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal(20, (await store.ListRecentlyCompletedAsync(Repo, Retention, Ct)).Count);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Complete_branch_completes_the_active_claims_on_that_branch_of_that_repository_once()
     {
         var store = await OpenStoreAsync();
@@ -467,7 +469,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- purge
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Purge_deletes_active_claims_just_past_the_ttl_and_keeps_those_at_it()
     {
         var store = await OpenStoreAsync();
@@ -494,7 +496,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-other", "s1"), Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_re_claim_does_not_extend_the_ttl()
     {
         var store = await OpenStoreAsync();
@@ -508,7 +510,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Equal("task-a", Assert.Single(purged.ExpiredActive).TaskId);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Purge_deletes_completions_just_past_the_retention_and_keeps_those_at_it()
     {
         var store = await OpenStoreAsync();
@@ -534,7 +536,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- concurrency
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Fifty_sessions_racing_for_one_task_give_one_claim_and_forty_nine_conflicts()
     {
         var store = await OpenStoreAsync();
@@ -548,7 +550,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         await AssertOneActiveClaimPerTaskAndSessionAsync(store, expectedCount: 1);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task One_session_racing_for_fifty_tasks_gets_one_claim_and_forty_nine_session_has_claim()
     {
         var store = await OpenStoreAsync();
@@ -562,7 +564,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         await AssertOneActiveClaimPerTaskAndSessionAsync(store, expectedCount: 1);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_mixed_concurrent_batch_gives_each_caller_its_own_answer()
     {
         var store = await OpenStoreAsync();
@@ -608,7 +610,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         await AssertOneActiveClaimPerTaskAndSessionAsync(store, expectedCount: 11);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_reopened_store_keeps_every_acknowledged_claim()
     {
         var store = await OpenStoreAsync();
@@ -627,7 +629,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.IsType<ClaimOutcome.Conflict>(await reopened.ClaimAsync(Command("task-1", "s-late"), Ct));
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Two_store_instances_on_one_database_racing_still_give_one_winner()
     {
         var first = await OpenStoreAsync();
@@ -648,7 +650,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
 
     // ---------------------------------------------------------------- exclusive jobs
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Try_run_exclusive_runs_the_job_and_excludes_a_second_runner_meanwhile()
     {
         var store = await OpenStoreAsync();
@@ -677,7 +679,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.True(ranAfter);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task A_job_that_throws_lets_the_exception_through_and_frees_the_job()
     {
         var store = await OpenStoreAsync();
@@ -690,7 +692,7 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.True(ran);
     }
 
-    [Fact(Timeout = TestTimeout)]
+    [SkippableFact(Timeout = TestTimeout)]
     public async Task Concurrent_runners_of_one_job_never_overlap()
     {
         var store = await OpenStoreAsync();
