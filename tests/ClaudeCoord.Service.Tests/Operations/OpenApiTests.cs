@@ -114,6 +114,21 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.All(parameters.Values, p => Assert.Equal(("query", true), p));
     }
 
+    [Fact]
+    public async Task The_http_file_has_an_example_of_every_endpoint()
+    {
+        var file = FindUpwards("claude-coord.http");
+        var examples = (await File.ReadAllLinesAsync(file))
+            .Select(line => line.Split(' '))
+            .Where(words => words.Length == 2 && words[0] is "GET" or "POST" or "DELETE" && words[1].StartsWith("{{base}}", StringComparison.Ordinal))
+            .Select(words => (Method: words[0].ToLowerInvariant(), Path: words[1]["{{base}}".Length..].Split('?')[0]))
+            .ToHashSet();
+
+        Assert.Superset(SpecTable.Keys.ToHashSet(), examples);
+        Assert.Contains(("get", "/metrics"), examples);
+        Assert.Contains(("get", "/openapi/v1.json"), examples);
+    }
+
     [Theory]
     [InlineData(typeof(ClaimRequest))]
     [InlineData(typeof(CompleteRequest))]
@@ -140,6 +155,20 @@ public sealed class OpenApiTests : IAsyncLifetime
         {
             Assert.Equal(context.Properties.Select(p => p.Name).ToHashSet(), documented);
         }
+    }
+
+    private static string FindUpwards(string name)
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            var candidate = Path.Combine(folder.FullName, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{name} not found above {AppContext.BaseDirectory}");
     }
 
     private JsonElement Operation(string method, string path) =>
