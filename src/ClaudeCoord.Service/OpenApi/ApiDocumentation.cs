@@ -22,7 +22,8 @@ public static class ApiDocumentation
     public static IServiceCollection AddServiceOpenApi(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        // Schemas are made from the JSON options' contracts: the same naming as CoordJsonContext's.
+        // Schemas are made from the JSON options' contracts, whose names would otherwise be camelCase (the
+        // web default). Every body the service writes is snake_case, so this is the one naming anyway.
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.AddOpenApi(DocumentName, options => options.AddDocumentTransformer((document, _, _) =>
         {

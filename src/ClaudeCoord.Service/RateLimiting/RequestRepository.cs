@@ -60,7 +60,7 @@ internal sealed class RequestRepositoryMiddleware(RequestDelegate next)
                     length += read;
                 }
             }
-            catch (Exception e) when (e is BadHttpRequestException or IOException)
+            catch (Exception e) when (e is BadHttpRequestException or IOException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
                 // The endpoint meets the same failure when it reads and answers it.
                 return null;
