@@ -27,7 +27,8 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
     private const int WarmUp = 300;
     private const long MemoryGrowthBound = 100L * 1024 * 1024;
     private static readonly string[] Fields = ["repo", "token", "commit_sha", "session_id", "task_id", "branch", "plan_file"];
-    private static readonly string[] Paths = ["/claim", "/complete", "/claims", "/healthz", "/readyz", "/webhooks/github", "/", "/claim/", "/claims/x", "/%00", "/claim/../claims", "/" + new string('a', 3000)];
+    private static readonly string[] Paths = ["/claim", "/complete", "/claims", "/healthz", "/readyz", "/webhooks/github", "/metrics", "/openapi/v1.json",
+        "/admin", "/admin/login", "/admin/logout", "/admin/expire", "/admin/api/claims", "/admin/api/expire", "/admin/assets/admin.css", "/admin/assets/..%2f..%2fetc%2fpasswd", "/", "/claim/", "/claims/x", "/%00", "/claim/../claims", "/" + new string('a', 3000)];
     private static readonly HttpMethod[] Methods = [HttpMethod.Post, HttpMethod.Post, HttpMethod.Delete, HttpMethod.Get, HttpMethod.Put, HttpMethod.Patch, HttpMethod.Head, HttpMethod.Options];
     private static readonly string?[] ContentTypes = ["application/json", "application/json", "application/json", "text/plain", null, "application/json; charset=utf-16", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded"];
 
