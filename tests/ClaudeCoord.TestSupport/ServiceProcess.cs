@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace ClaudeCoord.TestSupport;
 
@@ -42,7 +41,7 @@ public sealed class ServiceProcess : IAsyncDisposable, IDisposable
     public ServiceProcess(string configPath, int? port = null, ServiceProcessOptions? options = null)
     {
         ConfigPath = configPath;
-        Port = port ?? FreePort();
+        Port = port ?? LoopbackPort.Free();
         _options = options ?? new ServiceProcessOptions();
         Client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(30), MaxConnectionsPerServer = 64 })
         {
@@ -86,7 +85,7 @@ public sealed class ServiceProcess : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(config);
         options ??= new ServiceProcessOptions();
         var folder = TempFolder.Create("service-" + options.Name);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var service = new ServiceProcess(
             config.WriteTo(folder, configFileName),
             port,
@@ -205,14 +204,6 @@ public sealed class ServiceProcess : IAsyncDisposable, IDisposable
 
     /// <summary>The last lines the service printed (for failure messages).</summary>
     public string LogTail(int lines = 60) => string.Join('\n', _output.TakeLast(lines));
-
-    /// <summary>A loopback port free at the time of the call.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public ValueTask DisposeAsync()
     {
