@@ -37,7 +37,7 @@ if [ "$QUICK" = 1 ]; then
   SEED_CLAIMS=${BENCH_SEED_CLAIMS:-1000000}
 else
   NAME=${NAME:-full}
-  DURATION=${BENCH_DURATION:-5} ROUNDS=${BENCH_ROUNDS:-3} WARMUP=${BENCH_WARMUP:-2}
+  DURATION=${BENCH_DURATION:-3} ROUNDS=${BENCH_ROUNDS:-6} WARMUP=${BENCH_WARMUP:-2}
   SEED_CLAIMS=${BENCH_SEED_CLAIMS:-1000000}
 fi
 SKIP=" ${BENCH_SKIP:-} "
@@ -83,10 +83,19 @@ if [ "$BUILD" = 1 ] || [ ! -x "$LOADGEN" ] || [ ! -x "$SERVICE" ]; then
 fi
 
 # --- each measurement: its command line goes to the report, its JSON to raw/ ------------------------------
+# quote ARGS...: the words as a shell would need them typed (plain words stay plain).
+quote() {
+  local word out=()
+  for word in "$@"; do
+    if [[ "$word" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then out+=("$word"); else out+=("'${word//\'/\'\\\'\'}'"); fi
+  done
+  printf '%s' "${out[*]}"
+}
+
 # step LABEL COMMAND...: runs COMMAND, stdout to raw/LABEL.json, and records the command for the report.
 step() {
   local label=$1; shift
-  printf '%s\t%s\n' "$label" "$(printf '%q ' "$@" | sed 's/ $//')" >> "$RAW/commands.tsv"
+  printf '%s\t%s\n' "$label" "$(quote "$@")" >> "$RAW/commands.tsv"
   log "$label"
   "$@" > "$RAW/$label.json"
 }
@@ -255,7 +264,7 @@ if ! skipped cli; then
   if [ -f bench/cli/run.sh ]; then
     CLI_ENV=(BENCH_DIR="$WORK/cli" SERVICE_DLL="$BUILD_DIR/service/claude-coord-service.dll")
     [ "$QUICK" = 1 ] && CLI_ENV+=(COMMITS="${BENCH_CLI_COMMITS:-2000}" RUNS=5 NAIVE_RUNS=2)
-    printf '%s\t%s\n' cli "env $(printf '%q ' "${CLI_ENV[@]}")bash bench/cli/run.sh" >> "$RAW/commands.tsv"
+    printf '%s\t%s\n' cli "env $(quote "${CLI_ENV[@]}") bash bench/cli/run.sh" >> "$RAW/commands.tsv"
     log "cli"
     env "${CLI_ENV[@]}" bash bench/cli/run.sh > "$RAW/cli.txt" 2>"$RAW/cli.err" \
       || note "bench/cli/run.sh failed (exit $?); the end of its output: $(tail -n 5 "$RAW/cli.err" | tr '\n' ' ')"

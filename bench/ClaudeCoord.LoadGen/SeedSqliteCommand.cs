@@ -44,7 +44,7 @@ internal static class SeedSqliteCommand
         return command;
     }
 
-    private static SeedReport Seed(string path, long claims, int repos, string repoPrefix, int allActiveRepo, int activePerRepo, int spreadDays)
+    internal static SeedReport Seed(string path, long claims, int repos, string repoPrefix, int allActiveRepo, int activePerRepo, int spreadDays)
     {
         if (!File.Exists(path))
         {
@@ -108,7 +108,8 @@ internal static class SeedSqliteCommand
 
     private static void CheckSchema(SqliteConnection connection)
     {
-        var version = Scalar(connection, "SELECT version FROM schema_version WHERE singleton = 1") as long?;
+        var hasVersion = (long)Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")! > 0;
+        var version = hasVersion ? Scalar(connection, "SELECT version FROM schema_version WHERE singleton = 1") as long? : null;
         if (version != KnownSchemaVersion)
         {
             throw new InvalidOperationException($"the database has schema version {version?.ToString() ?? "none"}; this seeder writes version {KnownSchemaVersion}: update bench/ClaudeCoord.LoadGen/SeedSqliteCommand.cs to the store's schema");
