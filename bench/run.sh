@@ -136,7 +136,7 @@ write_config() {
 # start_service DIR: starts the published service on DIR/service.toml (log in DIR/service.log), waits until
 # it is ready and its start-up sweep is done; sets STARTED_PID.
 start_service() {
-  local dir=$1 url
+  local dir=$1 url started=$SECONDS
   url=$(sed -n 's/^urls = "\(.*\)"/\1/p' "$dir/service.toml")
   "$SERVICE" --config "$dir/service.toml" >"$dir/service.log" 2>&1 &
   STARTED_PID=$!
@@ -152,12 +152,14 @@ start_service() {
   done
   waited=0
   until grep -q "sweep: " "$dir/service.log" || [ $waited -ge 300 ]; do sleep 0.2; waited=$((waited + 1)); done
+  log "service $STARTED_PID ($(basename "$dir")) ready in $((SECONDS - started)) s"
 }
 
 stop_service() {
-  local pid=$1
+  local pid=$1 started=$SECONDS
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  log "service $pid stopped in $((SECONDS - started)) s"
   local kept=()
   for p in "${SERVICE_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
   SERVICE_PIDS=("${kept[@]}")

@@ -44,6 +44,14 @@ public sealed class LoadGenSmokeTests : IDisposable
         // The benchmark's retention keeps every seeded claim: the sweep's purge deletes nothing.
         var purged = await store.PurgeAsync(TimeSpan.FromDays(30), TimeSpan.FromDays(30), _timeout.Token);
         Assert.Equal(0, purged.PurgedCompleted);
+        // The store's indexes are all back, and the file is in WAL mode as the store keeps it.
+        using var connection = new SqliteConnection($"Data Source={DbPath}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'claims' AND sql IS NOT NULL";
+        Assert.Equal(6L, command.ExecuteScalar());
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", command.ExecuteScalar());
     }
 
     [Fact]
