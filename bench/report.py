@@ -166,6 +166,25 @@ if sqlite_runs:
         emit()
         summary.append(("SQLite", "peak RSS under the concurrency-64 run < 150 MB", "%.1f MB" % mb, verdict(mb < 150, "%.0f MB over" % (mb - 150))))
     command_block("sqlite-c1", "sqlite-c16", "sqlite-c64")
+    ladder = load("sqlite-ladder-c64.json")
+    if ladder:
+        emit("### Where a claim's time goes (concurrency 64)")
+        emit()
+        emit("The same server answering `POST /claim` at successive depths of its path, alternating rounds: "
+             "`refused-403-unlisted` stops at the whitelist (body read, JSON parsed, every field checked, one log "
+             "line), `refused-401-token` goes on through the whitelist and the token judgement (the tip is cached, "
+             "so no git), and `claim` adds the store (the write, group-committed). Cost is in units of one "
+             "`GET /healthz` (healthz/s ÷ scenario/s).")
+        emit()
+        health = scenario(ladder, "healthz")
+        emit("| scenario | per second | p50 ms | p99 ms | cost (healthz = 1) | failed |")
+        emit("|---|---:|---:|---:|---:|---:|")
+        for s in ladder["scenarios"]:
+            emit("| %s | %s | %s | %s | %.1f | %d |" % (s["name"], rate(s["per_second"]), ms(s.get("p50_ms")), ms(s.get("p99_ms")),
+                                                      ratio(health["per_second"], s["per_second"]) or 0, s["failed"]))
+        emit()
+        failures_note(ladder)
+        command_block("sqlite-ladder-c64")
 
 # --- scale ----------------------------------------------------------------------------------------------
 scale = [(c, load("scale-claim-c%d.json" % c)) for c in (1, 16)]

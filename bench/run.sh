@@ -192,6 +192,10 @@ if ! skipped sqlite; then
       --scenario "claim,claim,$URL,$REPO_CLAIMS" --scenario "healthz,healthz,$URL" --scenario "fsync,fsync,$SQLITE_DIR"
     [ "$c" = 64 ] && record_rss sqlite-c64 "$(peak_rss_kib "$SQLITE_PID")"
   done
+  # Where a claim's time goes: the same server answering refusals at successive depths of the claim path.
+  step sqlite-ladder-c64 "$LOADGEN" run --concurrency 64 "${COMMON[@]}" --id-prefix sqlite-ladder \
+    --scenario "healthz,healthz,$URL" --scenario "refused-403-unlisted,claim-unlisted,$URL,bench/not-listed" \
+    --scenario "refused-401-token,claim-badtoken,$URL,$REPO_CLAIMS" --scenario "claim,claim,$URL,$REPO_CLAIMS"
   record_rss sqlite-since-start-end "$(awk '/^VmRSS:/ {print $2}' "/proc/$SQLITE_PID/status")"
   stop_service "$SQLITE_PID"
 fi

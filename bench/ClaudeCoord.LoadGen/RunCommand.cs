@@ -16,7 +16,7 @@ internal static class RunCommand
     {
         var scenarios = new Option<string[]>("--scenario")
         {
-            Description = "NAME,KIND,TARGET[,REPO]; KIND is claim, healthz or claims (TARGET = service URL), fsync (TARGET = folder) or pgbench (TARGET = libpq conninfo)",
+            Description = "NAME,KIND,TARGET[,REPO]; KIND is claim, claim-unlisted, claim-badtoken, healthz or claims (TARGET = service URL), fsync (TARGET = folder) or pgbench (TARGET = libpq conninfo)",
             Required = true,
             AllowMultipleArgumentsPerToken = false,
         };
@@ -82,7 +82,7 @@ internal static class RunCommand
         var (name, kind, target, repo) = (parts[0], parts[1], parts[2], parts.Length > 3 ? parts[3] : null);
         return kind switch
         {
-            "claim" or "healthz" or "claims" => new HttpScenario(name, kind, target, repo, proof, idPrefix, concurrency),
+            "claim" or "healthz" or "claims" or "claim-unlisted" or "claim-badtoken" => new HttpScenario(name, kind, target, repo, proof, idPrefix, concurrency),
             "fsync" => new FsyncScenario(name, target),
             "pgbench" => new PgbenchScenario(name, target, pgbench, pgbenchScript ?? throw new ArgumentException("pgbench scenarios need --pgbench-script")),
             _ => throw new ArgumentException($"--scenario '{spec}': unknown kind '{kind}'"),

@@ -64,6 +64,9 @@ internal sealed record Proof(string Commit, string Token);
 /// <summary>
 /// HTTP load on the service: <c>claim</c> (<c>POST /claim</c>, a distinct task by a distinct session each time),
 /// <c>healthz</c> (<c>GET /healthz</c>, the HTTP floor) or <c>claims</c> (<c>GET /claims</c> of a repository).
+/// Two refused claims show where a claim's time goes: <c>claim-unlisted</c> (a repository not in the whitelist:
+/// 403 after the body is read and checked) and <c>claim-badtoken</c> (the right tip with a wrong token: 401
+/// after the whitelist and the token judgement, before the store); for them the refusal is the success.
 /// Closed loop: each of <c>concurrency</c> workers sends its next request when the previous one is answered.
 /// </summary>
 internal sealed class HttpScenario : IScenario
@@ -94,7 +97,19 @@ internal sealed class HttpScenario : IScenario
         {
             Timeout = TimeSpan.FromSeconds(30),
         };
-        if (kind is "claim" or "claims" && (repo is null || proof is null))
+        ExpectedStatus = kind switch
+        {
+            "claim-unlisted" => HttpStatusCode.Forbidden,
+            "claim-badtoken" => HttpStatusCode.Unauthorized,
+            _ => HttpStatusCode.OK,
+        };
+        if (kind is "claim-badtoken")
+        {
+            // Well-formed, and not the tip's token: the token is judged, not the field rules.
+            _proof = proof! with { Token = "sha256:" + new string('0', 64) };
+        }
+
+        if (kind is "claim" or "claims" or "claim-unlisted" or "claim-badtoken" && (repo is null || proof is null))
         {
             throw new ArgumentException($"scenario {name}: kind {kind} needs a repository and --origin");
         }
@@ -106,9 +121,11 @@ internal sealed class HttpScenario : IScenario
     public string? Repo { get; }
     public int? ActiveClaimsAtStart { get; private set; }
 
+    private HttpStatusCode ExpectedStatus { get; }
+
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        if (Kind == "healthz")
+        if (Kind is "healthz" or "claim-unlisted" or "claim-badtoken")
         {
             using var health = await _client.GetAsync(new Uri(_baseUrl, "healthz"), cancellationToken).ConfigureAwait(false);
             health.EnsureSuccessStatusCode();
@@ -155,7 +172,7 @@ internal sealed class HttpScenario : IScenario
             {
                 using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
                 var elapsed = Stopwatch.GetTimestamp() - sent;
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode == ExpectedStatus)
                 {
                     result.Succeeded++;
                     result.Latencies.Add(elapsed);
