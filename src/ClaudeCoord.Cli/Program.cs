@@ -1,2 +1,3 @@
-// Placeholder entry point: the CLI work replaces this with the System.CommandLine root.
-return 64;
+using ClaudeCoord.Cli;
+
+return await CliApp.RunAsync(args, CliHost.FromProcess()).ConfigureAwait(false);

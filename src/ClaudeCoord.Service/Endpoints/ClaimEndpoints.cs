@@ -1,5 +1,6 @@
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Http;
+using ClaudeCoord.Service.OpenApi;
 using ClaudeCoord.Service.Storage;
 using ClaudeCoord.Wire;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,8 +17,8 @@ public static class ClaimEndpoints
     public static IEndpointRouteBuilder MapClaimEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/claim").WithServiceFailures();
-        group.MapPost("", ClaimAsync);
-        group.MapDelete("", ExpireAsync);
+        group.MapPost("", ClaimAsync).Describe(ApiContract.Claim);
+        group.MapDelete("", ExpireAsync).Describe(ApiContract.Expire);
         return app;
     }
 

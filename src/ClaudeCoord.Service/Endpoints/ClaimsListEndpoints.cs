@@ -1,5 +1,6 @@
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Http;
+using ClaudeCoord.Service.OpenApi;
 using ClaudeCoord.Service.Storage;
 using ClaudeCoord.Wire;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,7 +15,7 @@ public static class ClaimsListEndpoints
     /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapClaimsListEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/claims").WithServiceFailures().MapGet("", ListAsync);
+        app.MapGroup("/claims").WithServiceFailures().MapGet("", ListAsync).Describe(ApiContract.ListClaims);
         return app;
     }
 

@@ -1,4 +1,5 @@
 using ClaudeCoord.Service.Http;
+using ClaudeCoord.Service.OpenApi;
 using ClaudeCoord.Service.Storage;
 using ClaudeCoord.Wire;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,7 +14,7 @@ public static class CompleteEndpoints
     /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapCompleteEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/complete").WithServiceFailures().MapPost("", CompleteAsync);
+        app.MapGroup("/complete").WithServiceFailures().MapPost("", CompleteAsync).Describe(ApiContract.Complete);
         return app;
     }
 

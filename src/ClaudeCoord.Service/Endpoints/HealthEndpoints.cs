@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ClaudeCoord.Service.OpenApi;
 using ClaudeCoord.Service.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -25,8 +26,9 @@ public static class HealthEndpoints
     /// <summary>Maps the probes.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => TypedResults.Json(new ProbeResponse("ok"), ServiceJsonContext.Default.ProbeResponse));
-        app.MapGet("/readyz", ReadyAsync);
+        app.MapGet("/healthz", () => TypedResults.Json(new ProbeResponse("ok"), ServiceJsonContext.Default.ProbeResponse))
+            .Describe(ApiContract.Health);
+        app.MapGet("/readyz", ReadyAsync).Describe(ApiContract.Ready);
         return app;
     }
 

@@ -1,7 +1,11 @@
+using ClaudeCoord.Service.Admin;
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.Service.Endpoints;
 using ClaudeCoord.Service.Http;
 using ClaudeCoord.Service.Lifecycle;
+using ClaudeCoord.Service.Observability;
+using ClaudeCoord.Service.OpenApi;
+using ClaudeCoord.Service.RateLimiting;
 using ClaudeCoord.Service.Sources;
 using ClaudeCoord.Service.Sources.GitHub;
 using ClaudeCoord.Service.Storage;
@@ -44,16 +48,26 @@ public static partial class ServiceApp
         services.AddSingleton<RepositoryGate>();
         services.AddSingleton<ClaimSweeper>();
         services.AddHostedService<LifecycleService>();
+        services.AddAdmin(options.Server);
+        services.AddServiceOpenApi();
+        services.AddServiceRateLimiting(options.Server);
+        // Last: it wraps the store and the sources registered above.
+        services.AddServiceObservability();
         overrideServices?.Invoke(services);
 
         var app = builder.Build();
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseRequestMetrics();
         app.UseJsonErrors();
+        app.UseServiceRateLimiting();
         app.MapHealthEndpoints();
         app.MapClaimEndpoints();
         app.MapCompleteEndpoints();
         app.MapClaimsListEndpoints();
         app.MapGitHubWebhooks();
+        app.MapAdmin();
+        app.MapServiceMetrics();
+        app.MapServiceOpenApi();
         ReportStartupState(app, options);
         return app;
     }

@@ -26,7 +26,8 @@ public abstract record TokenVerdict
 /// <param name="Fetches">Fetches of the tip of main started.</param>
 /// <param name="FetchFailures">Fetches that failed.</param>
 /// <param name="TokenComputations">Tokens computed (each commit's once, unless it failed).</param>
-public sealed record RepositoryStateStatistics(long Hits, long Misses, long Fetches, long FetchFailures, long TokenComputations);
+/// <param name="TokenLookups">Tokens asked for (computed or cached); never fewer than <paramref name="TokenComputations"/>.</param>
+public sealed record RepositoryStateStatistics(long Hits, long Misses, long Fetches, long FetchFailures, long TokenComputations, long TokenLookups = 0);
 
 /// <summary>
 /// The service's view of each repository (SPEC.md "tip_max_age"): the known tip of main and when it was
@@ -57,6 +58,7 @@ public sealed partial class RepositoryStateCache
     private long _fetches;
     private long _fetchFailures;
     private long _tokenComputations;
+    private long _tokenLookups;
 
     /// <summary>Creates the cache.</summary>
     public RepositoryStateCache(RepositorySources sources, LifecycleOptions lifecycle, TimeProvider time, ILogger<RepositoryStateCache> logger, IHostApplicationLifetime? lifetime = null)
@@ -71,7 +73,7 @@ public sealed partial class RepositoryStateCache
 
     /// <summary>A snapshot of the counters.</summary>
     public RepositoryStateStatistics Statistics =>
-        new(Interlocked.Read(ref _hits), Interlocked.Read(ref _misses), Interlocked.Read(ref _fetches), Interlocked.Read(ref _fetchFailures), Interlocked.Read(ref _tokenComputations));
+        new(Interlocked.Read(ref _hits), Interlocked.Read(ref _misses), Interlocked.Read(ref _fetches), Interlocked.Read(ref _fetchFailures), Interlocked.Read(ref _tokenComputations), Interlocked.Read(ref _tokenLookups));
 
     /// <summary>The last tip of main fetched for <paramref name="repo"/>, or null when none was.</summary>
     public string? KnownTip(string repo) => _states.TryGetValue(repo, out var state) ? state.Snapshot().KnownTip : null;
@@ -288,6 +290,7 @@ public sealed partial class RepositoryStateCache
 
     private async Task<string> TokenOfAsync(RepositoryOptions repo, string commit, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _tokenLookups);
         var key = (repo.Name.ToLowerInvariant(), commit);
         if (_tokens.Count > MaxCachedTokens)
         {

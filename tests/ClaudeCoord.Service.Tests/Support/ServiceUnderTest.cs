@@ -31,6 +31,16 @@ public sealed class ServiceSetup
 {
     /// <summary>Extra <c>[lifecycle]</c> lines.</summary>
     public string Lifecycle { get; init; } = "";
+    /// <summary>Extra <c>[server]</c> lines.</summary>
+    public string Server { get; init; } = "";
+    /// <summary><c>[storage] sqlite_path</c>, relative to the service's folder.</summary>
+    public string SqlitePath { get; init; } = "claims.db";
+    /// <summary>Extra <c>[storage]</c> lines.</summary>
+    public string Storage { get; init; } = "";
+    /// <summary>Lines of a <c>[github]</c> table.</summary>
+    public string GitHub { get; init; } = "";
+    /// <summary>The environment the config loader sees (none by default).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     /// <summary>Extra <c>[[repos]]</c> tables.</summary>
     public string ExtraRepos { get; init; } = "";
     /// <summary>Run the background sweep (off by default: tests call the sweeper themselves).</summary>
@@ -78,9 +88,16 @@ public sealed class ServiceUnderTest : IAsyncDisposable
         var folder = setup.Folder ?? TempFolder.Create("service");
         var configPath = Path.Combine(folder, "service.toml");
         await File.WriteAllTextAsync(configPath, $"""
+            [server]
+            {setup.Server}
+
             [storage]
-            sqlite_path = "claims.db"
+            sqlite_path = "{setup.SqlitePath}"
             data_dir = "data"
+            {setup.Storage}
+
+            [github]
+            {setup.GitHub}
 
             [lifecycle]
             {setup.Lifecycle}
@@ -92,7 +109,7 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             plan_path = "context"
             {setup.ExtraRepos}
             """);
-        var options = ServiceConfigLoader.Load(configPath, _ => null);
+        var options = ServiceConfigLoader.Load(configPath, name => setup.Environment.GetValueOrDefault(name));
         var app = ServiceApp.Create(["--urls", "http://127.0.0.1:0"], options, services =>
         {
             services.Replace(ServiceDescriptor.Singleton(new GitSourceOptions { NetworkTimeout = setup.NetworkTimeout }));
