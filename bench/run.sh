@@ -265,17 +265,33 @@ SQL
   fi
 fi
 
-# --- 5, 6: the CLI's wall time and token computation (bench/cli/, from the CLI's branch) --------------------
+# --- 5, 6: the CLI's wall time and token computation (bench/cli/run.sh, wired in here) ---------------------
+# The Native AOT binary is published fresh into bench/.build/cli (bench/cli/run.sh would otherwise reuse
+# whatever src/ClaudeCoord.Cli/bin holds). The generated repository is kept in bench/.build/cli-bench between
+# runs (bench/cli/run.sh regenerates it when the commit count differs). --quick: 2,000 commits, not 20,000.
 if ! skipped cli; then
-  if [ -f bench/cli/run.sh ]; then
-    CLI_ENV=(BENCH_DIR="$WORK/cli" SERVICE_DLL="$BUILD_DIR/service/claude-coord-service.dll")
-    [ "$QUICK" = 1 ] && CLI_ENV+=(COMMITS="${BENCH_CLI_COMMITS:-2000}" RUNS=5 NAIVE_RUNS=2)
+  if ! compgen -c clang | grep -qE "^clang(-[0-9]+)?$" || ! dpkg -s zlib1g-dev >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing clang and zlib1g-dev (Native AOT) from Debian packages"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev; } >"$RAW/apt.log" 2>&1 || true
+    fi
+  fi
+  case "$(uname -m)" in x86_64) CLI_RID=linux-x64 ;; aarch64) CLI_RID=linux-arm64 ;; *) CLI_RID="" ;; esac
+  AOT_BIN=$BUILD_DIR/cli/claude-coord
+  if [ -n "$CLI_RID" ] && { [ "$BUILD" = 1 ] || [ ! -x "$AOT_BIN" ]; }; then
+    log "publishing the CLI (Native AOT, $CLI_RID)"
+    dotnet publish src/ClaudeCoord.Cli -r "$CLI_RID" -c Release -o "$BUILD_DIR/cli" -v q -nologo >"$RAW/build-cli.log" 2>&1 || rm -f "$AOT_BIN"
+  fi
+  if [ ! -x "$AOT_BIN" ]; then
+    note "CLI phase skipped: the Native AOT CLI could not be published (needs clang and zlib1g-dev; see raw/$NAME/build-cli.log)"
+  else
+    CLI_ENV=(BENCH_DIR="$BUILD_DIR/cli-bench" SERVICE_DLL="$BUILD_DIR/service/claude-coord-service.dll" AOT_BIN="$AOT_BIN")
+    if [ "$QUICK" = 1 ]; then CLI_ENV+=(COMMITS="${BENCH_CLI_COMMITS:-2000}" RUNS=5 NAIVE_RUNS=2); fi
     printf '%s\t%s\n' cli "env $(quote "${CLI_ENV[@]}") bash bench/cli/run.sh" >> "$RAW/commands.tsv"
     log "cli"
     env "${CLI_ENV[@]}" bash bench/cli/run.sh > "$RAW/cli.txt" 2>"$RAW/cli.err" \
       || note "bench/cli/run.sh failed (exit $?); the end of its output: $(tail -n 5 "$RAW/cli.err" | tr '\n' ' ')"
-  else
-    note "CLI phase skipped: bench/cli/run.sh is not on this branch yet"
+    echo "${CLI_ENV[*]}" | grep -o 'COMMITS=[0-9]*' > "$RAW/cli-commits.txt" || echo "COMMITS=20000" > "$RAW/cli-commits.txt"
   fi
 fi
 
