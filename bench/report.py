@@ -82,16 +82,22 @@ def failures_note(run):
                 "%s × %d" % kv for kv in s["failures"].items()), (s.get("first_failure") or "").replace("`", "'")[:200]))
 
 
+def cpu(value):
+    return "–" if value is None else "%.0f" % value
+
+
 def latency_table(runs, names):
-    emit("| concurrency | scenario | ok | per second | mean ms | p50 ms | p99 ms | p99.9 ms | max ms | failed |")
-    emit("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    emit("| concurrency | scenario | ok | per second | mean ms | p50 ms | p99 ms | p99.9 ms | max ms | failed | service CPU µs/op | client CPU µs/op |")
+    emit("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c, run in runs:
         for name in names:
             s = scenario(run, name)
             if s:
-                emit("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+                http = s["kind"] not in ("fsync", "pgbench")
+                emit("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |" % (
                     c, name, "{:,}".format(s["succeeded"]), rate(s["per_second"]), ms(s.get("mean_ms")), ms(s.get("p50_ms")),
-                    ms(s.get("p99_ms")), ms(s.get("p999_ms")), ms(s.get("max_ms")), s["failed"]))
+                    ms(s.get("p99_ms")), ms(s.get("p999_ms")), ms(s.get("max_ms")), s["failed"],
+                    cpu(s.get("service_cpu_us_per_op")) if http else "–", cpu(s.get("client_cpu_us_per_op")) if http else "–"))
     emit()
 
 
@@ -102,7 +108,9 @@ emit("Written by `bench/run.sh%s` (%s to %s, commit %s). Each figure is from one
      "(`bench/ClaudeCoord.LoadGen`, its own process on 127.0.0.1) against the published Release service; the "
      "scenarios of one command alternate in rounds (A B C, C B A, ...) so that the machine's load weighs on "
      "each alike, and the ratios between them are the figures that count. %d round(s) of %s s per scenario "
-     "after %s s of warm-up. Latencies are of successful requests, measured by the client: send to last byte." % (
+     "after %s s of warm-up. Latencies are of successful requests, measured by the client: send to last byte. "
+     "CPU µs/op: CPU time (user + system) of the service process and of the load generator during a scenario's "
+     "rounds, divided by its successful operations (10 ms resolution, so small counts are rough)." % (
          " --quick" if machine["quick"] else "", machine["started_at"], machine["finished_at"], machine["commit"],
          machine["rounds"], machine["duration_s"], machine["warmup_s"]))
 emit()
@@ -177,11 +185,12 @@ if sqlite_runs:
              "`GET /healthz` (healthz/s ÷ scenario/s).")
         emit()
         health = scenario(ladder, "healthz")
-        emit("| scenario | per second | p50 ms | p99 ms | cost (healthz = 1) | failed |")
-        emit("|---|---:|---:|---:|---:|---:|")
+        emit("| scenario | per second | p50 ms | p99 ms | cost (healthz = 1) | service CPU µs/op | client CPU µs/op | failed |")
+        emit("|---|---:|---:|---:|---:|---:|---:|---:|")
         for s in ladder["scenarios"]:
-            emit("| %s | %s | %s | %s | %.1f | %d |" % (s["name"], rate(s["per_second"]), ms(s.get("p50_ms")), ms(s.get("p99_ms")),
-                                                      ratio(health["per_second"], s["per_second"]) or 0, s["failed"]))
+            emit("| %s | %s | %s | %s | %.1f | %s | %s | %d |" % (s["name"], rate(s["per_second"]), ms(s.get("p50_ms")), ms(s.get("p99_ms")),
+                                                      ratio(health["per_second"], s["per_second"]) or 0, cpu(s.get("service_cpu_us_per_op")),
+                                                      cpu(s.get("client_cpu_us_per_op")), s["failed"]))
         emit()
         failures_note(ladder)
         command_block("sqlite-ladder-c64")

@@ -188,12 +188,12 @@ if ! skipped sqlite; then
   URL=$(sed -n 's/^urls = "\(.*\)"/\1/p' "$SQLITE_DIR/service.toml")
   for c in 1 16 64; do
     [ "$c" = 64 ] && reset_peak_rss "$SQLITE_PID"
-    step "sqlite-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "sqlite-c$c" \
+    step "sqlite-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "sqlite-c$c" --watch-pid "$SQLITE_PID" \
       --scenario "claim,claim,$URL,$REPO_CLAIMS" --scenario "healthz,healthz,$URL" --scenario "fsync,fsync,$SQLITE_DIR"
     [ "$c" = 64 ] && record_rss sqlite-c64 "$(peak_rss_kib "$SQLITE_PID")"
   done
   # Where a claim's time goes: the same server answering refusals at successive depths of the claim path.
-  step sqlite-ladder-c64 "$LOADGEN" run --concurrency 64 "${COMMON[@]}" --id-prefix sqlite-ladder \
+  step sqlite-ladder-c64 "$LOADGEN" run --concurrency 64 "${COMMON[@]}" --id-prefix sqlite-ladder --watch-pid "$SQLITE_PID" \
     --scenario "healthz,healthz,$URL" --scenario "refused-403-unlisted,claim-unlisted,$URL,bench/not-listed" \
     --scenario "refused-401-token,claim-badtoken,$URL,$REPO_CLAIMS" --scenario "claim,claim,$URL,$REPO_CLAIMS"
   record_rss sqlite-since-start-end "$(awk '/^VmRSS:/ {print $2}' "/proc/$SQLITE_PID/status")"
@@ -213,7 +213,7 @@ if ! skipped scale; then
   start_service "$EMPTY_DIR"; EMPTY_PID=$STARTED_PID
   SEEDED_URL=$(sed -n 's/^urls = "\(.*\)"/\1/p' "$SEEDED_DIR/service.toml")
   EMPTY_URL=$(sed -n 's/^urls = "\(.*\)"/\1/p' "$EMPTY_DIR/service.toml")
-  step scale-list "$LOADGEN" run --concurrency 1 "${COMMON[@]}" --id-prefix scale-list \
+  step scale-list "$LOADGEN" run --concurrency 1 "${COMMON[@]}" --id-prefix scale-list --watch-pid "$SEEDED_PID" \
     --scenario "list-1000-active,claims,$SEEDED_URL,$REPO_LISTED" --scenario "healthz,healthz,$SEEDED_URL"
   for c in 1 16; do
     step "scale-claim-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "scale-c$c" \
@@ -255,7 +255,7 @@ SQL
     cp "$WORK/pgbench-claim.sql" "$RAW/pgbench-claim.sql"
     for c in 1 16 64; do
       [ "$c" = 64 ] && reset_peak_rss "$PG_SERVICE_PID"
-      step "postgres-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "pg-c$c" \
+      step "postgres-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "pg-c$c" --watch-pid "$PG_SERVICE_PID" \
         --scenario "claim,claim,$PG_URL,$REPO_CLAIMS" --scenario "healthz,healthz,$PG_URL" \
         --scenario "pgbench,pgbench,host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" \
         --pgbench "$PG_BIN/pgbench" --pgbench-script "$WORK/pgbench-claim.sql"

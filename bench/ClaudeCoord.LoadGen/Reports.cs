@@ -32,6 +32,10 @@ internal sealed class ScenarioReport
     public double? P99Ms { get; init; }
     public double? P999Ms { get; init; }
     public double? MaxMs { get; init; }
+    /// <summary>CPU microseconds of the watched process (the service) per successful operation.</summary>
+    public double? ServiceCpuUsPerOp { get; init; }
+    /// <summary>CPU microseconds of the load generator itself per successful operation.</summary>
+    public double? ClientCpuUsPerOp { get; init; }
     public required List<double> RoundPerSecond { get; init; }
     public required List<double?> RoundP50Ms { get; init; }
 }

@@ -31,10 +31,11 @@ internal static class RunCommand
         var pgbench = new Option<string>("--pgbench") { Description = "pgbench executable", DefaultValueFactory = _ => "pgbench" };
         var pgbenchScript = new Option<string?>("--pgbench-script") { Description = "pgbench script for pgbench scenarios" };
         var output = new Option<string?>("--out") { Description = "Also write the JSON report to this file" };
+        var watchPid = new Option<int?>("--watch-pid") { Description = "A process (the service) whose CPU time each scenario's rounds are charged with" };
 
         var command = new Command("run", "Measure scenarios in alternating rounds; print a JSON report")
         {
-            scenarios, concurrency, duration, warmup, rounds, origin, mainBranch, planPath, idPrefix, pgbench, pgbenchScript, output,
+            scenarios, concurrency, duration, warmup, rounds, origin, mainBranch, planPath, idPrefix, pgbench, pgbenchScript, output, watchPid,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -53,7 +54,8 @@ internal static class RunCommand
                 parse.GetValue(pgbench)!, parse.GetValue(pgbenchScript))).ToList();
             try
             {
-                var report = await MeasureAsync(list, workers, parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(rounds), cancellationToken).ConfigureAwait(false);
+                var report = await MeasureAsync(list, workers, parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(rounds),
+                    parse.GetValue(watchPid), cancellationToken).ConfigureAwait(false);
                 var json = JsonSerializer.Serialize(report, LoadGenJson.Default.RunReport);
                 if (parse.GetValue(output) is { } path)
                 {
@@ -89,7 +91,7 @@ internal static class RunCommand
         };
     }
 
-    private static async Task<RunReport> MeasureAsync(List<IScenario> scenarios, int concurrency, double duration, double warmup, int rounds, CancellationToken cancellationToken)
+    private static async Task<RunReport> MeasureAsync(List<IScenario> scenarios, int concurrency, double duration, double warmup, int rounds, int? watchPid, CancellationToken cancellationToken)
     {
         foreach (var scenario in scenarios)
         {
@@ -110,7 +112,10 @@ internal static class RunCommand
             var order = round % 2 == 0 ? scenarios : Enumerable.Reverse(scenarios);
             foreach (var scenario in order)
             {
+                var (serviceBefore, clientBefore) = (CpuTime.OfProcess(watchPid), CpuTime.OfThisProcess());
                 var result = await scenario.RunAsync(concurrency, TimeSpan.FromSeconds(duration), cancellationToken).ConfigureAwait(false);
+                result.ServiceCpuSeconds = CpuTime.OfProcess(watchPid) - serviceBefore;
+                result.ClientCpuSeconds = CpuTime.OfThisProcess() - clientBefore;
                 results[scenario.Name].Add(result);
                 await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round + 1}/{rounds} {scenario.Name}: {result.PerSecond:0.0}/s, {result.Succeeded} ok, {result.Failures.Values.Sum()} failed")).ConfigureAwait(false);
@@ -157,10 +162,15 @@ internal static class RunCommand
             P99Ms = Round(Percentile(0.99)),
             P999Ms = Round(Percentile(0.999)),
             MaxMs = latencies.Length > 0 ? Round(Milliseconds(latencies[^1])) : null,
+            ServiceCpuUsPerOp = PerOperation(rounds.Sum(r => r.ServiceCpuSeconds), rounds.Sum(r => r.PerSecond * r.Seconds)),
+            ClientCpuUsPerOp = PerOperation(rounds.Sum(r => r.ClientCpuSeconds), rounds.Sum(r => r.PerSecond * r.Seconds)),
             RoundPerSecond = [.. rounds.Select(r => Math.Round(r.PerSecond, 1))],
             RoundP50Ms = [.. rounds.Select(r => RoundMedian(r.Latencies))],
         };
     }
+
+    private static double? PerOperation(double? cpuSeconds, double operations) =>
+        cpuSeconds is null || operations <= 0 ? null : Math.Round(cpuSeconds.Value * 1e6 / operations, 1);
 
     private static double? RoundMedian(List<long> latencies)
     {

@@ -21,6 +21,10 @@ internal sealed class RoundResult
     /// <summary>Throughput reported by an external tool (pgbench), instead of counting.</summary>
     public double? ReportedPerSecond { get; set; }
     public double? ReportedMeanMs { get; set; }
+    /// <summary>CPU time the watched process (the service) used during the round, when one is watched.</summary>
+    public double? ServiceCpuSeconds { get; set; }
+    /// <summary>CPU time this process (the client) used during the round.</summary>
+    public double ClientCpuSeconds { get; set; }
 
     public double PerSecond => ReportedPerSecond ?? (Seconds > 0 ? Succeeded / Seconds : 0);
 
