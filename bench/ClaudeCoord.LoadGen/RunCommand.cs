@@ -162,7 +162,7 @@ internal static class RunCommand
             P99Ms = Round(Percentile(0.99)),
             P999Ms = Round(Percentile(0.999)),
             MaxMs = latencies.Length > 0 ? Round(Milliseconds(latencies[^1])) : null,
-            ServiceCpuUsPerOp = PerOperation(rounds.Sum(r => r.ServiceCpuSeconds), rounds.Sum(r => r.PerSecond * r.Seconds)),
+            ServiceCpuUsPerOp = PerOperation(rounds.All(r => r.ServiceCpuSeconds is null) ? null : rounds.Sum(r => r.ServiceCpuSeconds), rounds.Sum(r => r.PerSecond * r.Seconds)),
             ClientCpuUsPerOp = PerOperation(rounds.Sum(r => r.ClientCpuSeconds), rounds.Sum(r => r.PerSecond * r.Seconds)),
             RoundPerSecond = [.. rounds.Select(r => Math.Round(r.PerSecond, 1))],
             RoundP50Ms = [.. rounds.Select(r => RoundMedian(r.Latencies))],
