@@ -47,7 +47,7 @@ public static class JsonBody
         ArgumentNullException.ThrowIfNull(request);
         if (request.ContentLength > MaxBytes)
         {
-            return TooLarge();
+            return TooLarge(request);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
@@ -70,11 +70,11 @@ public static class JsonBody
             catch (BadHttpRequestException e)
             {
                 return e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? TooLarge()
+                    ? TooLarge(request)
                     : BodyFields.Fail("body", "the request body could not be read");
             }
 
-            return length > MaxBytes ? TooLarge() : Parse(buffer.AsSpan(0, length), knownFields);
+            return length > MaxBytes ? TooLarge(request) : Parse(buffer.AsSpan(0, length), knownFields);
         }
         finally
         {
@@ -144,7 +144,13 @@ public static class JsonBody
         return BodyFields.Ok(values);
     }
 
-    private static BodyFields TooLarge() => BodyFields.Fail("body", $"the request body is larger than {MaxBytes / 1024} KiB");
+    private static BodyFields TooLarge(HttpRequest request)
+    {
+        // The rest of the body stays unread, so Kestrel will drop the connection after the answer: say so,
+        // or a keep-alive client sends its next request down a connection that is closing.
+        request.HttpContext.Response.Headers.Connection = "close";
+        return BodyFields.Fail("body", $"the request body is larger than {MaxBytes / 1024} KiB");
+    }
 
     /// <summary>A client-chosen name, cut short and stripped of control characters, fit to echo back.</summary>
     internal static string Printable(string name)

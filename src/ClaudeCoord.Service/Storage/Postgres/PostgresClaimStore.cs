@@ -256,7 +256,12 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
             await using var command = new NpgsqlCommand($"""
                 UPDATE {ClaimsTable} c
                 SET branch_seen = c.branch_seen OR o.seen, branch_seen_ahead = c.branch_seen_ahead OR o.ahead
-                FROM unnest(@ids, @seen, @ahead) AS o(id, seen, ahead)
+                FROM (
+                    -- One source row per claim: UPDATE ... FROM uses just one of several matching rows, so
+                    -- two observations of one claim in a call must be merged first (else a "seen" is lost).
+                    SELECT id, bool_or(seen) AS seen, bool_or(ahead) AS ahead
+                    FROM unnest(@ids, @seen, @ahead) AS u(id, seen, ahead)
+                    GROUP BY id) AS o
                 WHERE c.id = o.id AND c.state = '{Active}'
                   AND ((o.seen AND NOT c.branch_seen) OR (o.ahead AND NOT c.branch_seen_ahead))
                 """, connection);

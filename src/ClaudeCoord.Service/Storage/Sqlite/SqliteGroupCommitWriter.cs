@@ -93,6 +93,9 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
                     // Nothing of the batch was committed: every caller hears so, and the loop lives on.
                     LogBatchFailed(_logger, batch.Count, exception);
                     DropSession();
+                    // Readers opened during the fault pin it in this process (SQLite shares one -shm mapping per
+                    // file: opened read-only on a read-only volume, it stays read-only while any reader holds it).
+                    _connections.Invalidate();
                     var unavailable = SqliteFailures.Unavailable(exception);
                     foreach (var request in batch)
                     {
