@@ -19,7 +19,7 @@ public sealed class AdminBrowserTests(ITestOutputHelper output)
     {
         var chromium = ChromiumBrowser.FindExecutable();
         Skip.If(chromium is null, "no Chromium installed (Debian: apt-get install chromium); the browser test needs one");
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var ct = deadline.Token;
 
         using var widgets = new AdminOrigin();

@@ -12,7 +12,8 @@ namespace ClaudeCoord.Admin.Tests.Support;
 /// </summary>
 public sealed class ChromiumBrowser : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    // A first launch on a fresh machine builds font caches; under CI load that alone can take many seconds.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45);
 
     private readonly Process _process;
     private readonly string _profile;
