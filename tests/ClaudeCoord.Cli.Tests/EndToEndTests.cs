@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ClaudeCoord.Cli.Tests.Support;
+using ClaudeCoord.TestSupport;
 
 namespace ClaudeCoord.Cli.Tests;
 
@@ -173,7 +174,7 @@ public sealed class EndToEndTests : IClassFixture<SharedServiceFixture>, IDispos
         Assert.Equal(5, json.RootElement.GetProperty("exit_code").GetInt32());
 
         // The service URL follows the same order: a wrong one from the environment loses to the flag.
-        var urlEnv = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = _world.Repo, ["CLAUDE_COORD_SERVICE_URL"] = $"http://127.0.0.1:{FakeService.FreePort()}" };
+        var urlEnv = new Dictionary<string, string> { ["CLAUDE_COORD_REPO"] = _world.Repo, ["CLAUDE_COORD_SERVICE_URL"] = $"http://127.0.0.1:{LoopbackPort.Free()}" };
         AssertExit(2, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, urlEnv, "claims"));
         AssertExit(0, await E2eWorld.RunAsync(_world.A, E2eWorld.SessionA, urlEnv, "claims", "--service-url", _world.ServiceUrl));
     }

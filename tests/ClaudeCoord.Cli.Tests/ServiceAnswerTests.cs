@@ -184,7 +184,7 @@ public sealed class ServiceAnswerTests : IDisposable
     [Fact]
     public async Task Connection_refused_is_exit_2_naming_the_url_and_cause()
     {
-        var url = $"http://127.0.0.1:{FakeService.FreePort()}";
+        var url = $"http://127.0.0.1:{LoopbackPort.Free()}";
         PlanRepository.WriteConfig(_repo, url);
 
         var result = await CliRun.InProcessAsync(_repo.Path, Env(), "claims");

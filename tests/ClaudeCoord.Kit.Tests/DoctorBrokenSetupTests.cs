@@ -17,7 +17,7 @@ public sealed class DoctorBrokenSetupTests : IDisposable
 
     private void SetUp(string? planJson = null)
     {
-        _repo.WriteFile(".claude-coord.toml", $"repo = \"acme/widgets\"\nservice_url = \"http://127.0.0.1:{KitCli.ClosedPort()}\"\n");
+        _repo.WriteFile(".claude-coord.toml", $"repo = \"acme/widgets\"\nservice_url = \"http://127.0.0.1:{LoopbackPort.Free()}\"\n");
         _repo.WriteFile("context/plan.json", planJson ?? SpecFixture.AlphaJson);
         _repo.CommitAll("set up");
     }

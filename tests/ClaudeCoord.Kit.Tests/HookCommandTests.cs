@@ -14,7 +14,7 @@ public sealed class HookCommandTests : IDisposable
     public HookCommandTests()
     {
         _repo = TempGitRepository.Init();
-        _repo.WriteFile(".claude-coord.toml", $"repo = \"acme/widgets\"\nservice_url = \"http://127.0.0.1:{KitCli.ClosedPort()}\"\n");
+        _repo.WriteFile(".claude-coord.toml", $"repo = \"acme/widgets\"\nservice_url = \"http://127.0.0.1:{LoopbackPort.Free()}\"\n");
         _repo.WriteFile("context/plan.json", SpecFixture.AlphaJson);
         _repo.CommitAll("plans");
         _envFile = Path.Combine(_repo.Path, "..", Path.GetFileName(_repo.Path) + ".env");

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using ClaudeCoord.TestSupport;
 
 namespace ClaudeCoord.Kit.Tests;
@@ -82,16 +80,6 @@ public static class KitCli
         }
 
         return new ProcessOutcome(await run, stdout.ToString(), stderr.ToString());
-    }
-
-    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>A SessionStart payload as Claude Code sends it.</summary>

@@ -21,8 +21,8 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
     private async Task StartAsync()
     {
         _repository.PushPlans("readme", ("README.md", "# widgets"));
-        _service = await ServiceProcess.StartAsync(_repository.Origin);
-        var init = await KitCli.RunInProcessAsync(_repository.Seed.Path, ["init", "--repo", ServiceProcess.RepoName, "--service-url", Service.Url]);
+        _service = await KitService.StartAsync(_repository.Origin);
+        var init = await KitCli.RunInProcessAsync(_repository.Seed.Path, ["init", "--repo", KitService.RepoName, "--service-url", Service.Url]);
         Assert.True(init.ExitCode == 0, init.ToString());
         File.Delete(Path.Combine(_repository.Seed.Path, "context/example-plan.json"));
     }
@@ -91,7 +91,7 @@ public sealed class ServiceIntegrationTests : IAsyncLifetime
         Assert.DoesNotContain("ERROR", running.StandardOutput);
         Assert.Equal("export CLAUDE_CODE_SESSION_ID=hook-session\n", File.ReadAllText(envFile));
 
-        Service.Stop();
+        Service.Kill();
         var stopped = await RunHookAsync();
 
         Assert.True(stopped.ExitCode == 0, stopped.ToString());

@@ -94,7 +94,10 @@ public static partial class ServiceApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes;
+            // Bodies over 64 KiB are refused by the endpoints with a JSON 400 (JsonBody); Kestrel's own limit is
+            // higher so that it can read and drop the rest of a refused or unread body and keep the connection
+            // usable, instead of cutting it under a keep-alive client's next request.
+            kestrel.Limits.MaxRequestBodySize = JsonBody.DrainLimitBytes;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Limits.MaxRequestLineSize = 16 * 1024;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ClaudeCoord.Service.Http;
 
@@ -39,15 +40,29 @@ public static class JsonBody
     /// <summary>The largest request body accepted (SPEC.md: 64 KiB).</summary>
     public const int MaxBytes = 64 * 1024;
 
+    /// <summary>
+    /// How much of an oversized body is read and thrown away before the 400 is sent, so that a client still
+    /// sending gets to read the answer instead of a broken pipe. Past this the connection is dropped.
+    /// </summary>
+    public const int DrainLimitBytes = 4 * 1024 * 1024;
+
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(5);
+
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 4 };
 
     /// <summary>Reads and parses the body of <paramref name="request"/>.</summary>
     public static async Task<BodyFields> ReadAsync(HttpRequest request, IReadOnlySet<string> knownFields, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Kestrel's own limit is the drain limit; the 64 KiB rule is enforced here, with a JSON answer.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = DrainLimitBytes;
+        }
+
         if (request.ContentLength > MaxBytes)
         {
-            return TooLarge(request);
+            return await TooLargeAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
@@ -74,7 +89,9 @@ public static class JsonBody
                     : BodyFields.Fail("body", "the request body could not be read");
             }
 
-            return length > MaxBytes ? TooLarge(request) : Parse(buffer.AsSpan(0, length), knownFields);
+            return length > MaxBytes
+                ? await TooLargeAsync(request, cancellationToken).ConfigureAwait(false)
+                : Parse(buffer.AsSpan(0, length), knownFields);
         }
         finally
         {
@@ -144,9 +161,35 @@ public static class JsonBody
         return BodyFields.Ok(values);
     }
 
+    private static async Task<BodyFields> TooLargeAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is null or <= DrainLimitBytes)
+        {
+            var scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            using var drainTime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            drainTime.CancelAfter(DrainTime);
+            try
+            {
+                while (await request.Body.ReadAsync(scratch, drainTime.Token).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException or IOException)
+            {
+                // Past the drain limit or too slow: the connection is dropped after the answer.
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+
+        return TooLarge(request);
+    }
+
     private static BodyFields TooLarge(HttpRequest request)
     {
-        // The rest of the body stays unread, so Kestrel will drop the connection after the answer: say so,
+        // The rest of the body may stay unread, so Kestrel may drop the connection after the answer: say so,
         // or a keep-alive client sends its next request down a connection that is closing.
         request.HttpContext.Response.Headers.Connection = "close";
         return BodyFields.Fail("body", $"the request body is larger than {MaxBytes / 1024} KiB");

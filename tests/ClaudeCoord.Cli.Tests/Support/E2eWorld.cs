@@ -48,7 +48,7 @@ public sealed class E2eWorld : IDisposable
     public static async Task<E2eWorld> CreateAsync()
     {
         var origin = CreateOrigin();
-        var service = await ServiceProcess.StartAsync([("acme/widgets", origin.Path)]);
+        var service = await CliService.StartAsync([("acme/widgets", origin.Path)]);
         return new E2eWorld("acme/widgets", service.Url, origin, service);
     }
 
@@ -64,7 +64,7 @@ public sealed class E2eWorld : IDisposable
     }
 
     /// <summary>Stops this world's own service.</summary>
-    public void StopService() => (_ownedService ?? throw new InvalidOperationException("the service is shared")).Stop();
+    public void StopService() => (_ownedService ?? throw new InvalidOperationException("the service is shared")).Kill();
 
     /// <summary>Runs the built CLI as a process in <paramref name="clone"/> as <paramref name="session"/>.</summary>
     public static Task<CliResult> RunAsync(TempGitRepository clone, string? session, params string[] args) =>
@@ -113,7 +113,7 @@ public sealed class SharedServiceFixture : IAsyncLifetime
             _origins.Add(E2eWorld.CreateOrigin());
         }
 
-        Service = await ServiceProcess.StartAsync(_origins.Select((o, i) => ($"acme/e2e-{i}", o.Path)).ToList());
+        Service = await CliService.StartAsync(_origins.Select((o, i) => ($"acme/e2e-{i}", o.Path)).ToList());
     }
 
     /// <summary>A world on the next unused repository of the pool.</summary>

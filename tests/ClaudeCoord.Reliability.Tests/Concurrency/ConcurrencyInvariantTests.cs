@@ -30,9 +30,9 @@ public sealed class ConcurrencyInvariantTests(ITestOutputHelper output) : IAsync
 
     public async Task InitializeAsync()
     {
-        RepoEntry[] repos = [new(Api.Repo, _origin.Path)];
-        _first = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data-1"), repos));
-        _second = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data-2"), repos));
+        ServiceRepo[] repos = [new(Api.Repo, _origin.Path)];
+        _first = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data-1"), repos);
+        _second = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data-2"), repos);
         await _first.StartAsync();
         await _second.StartAsync();
     }

@@ -25,7 +25,7 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _service = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]));
+        _service = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]);
         return Task.CompletedTask;
     }
 

@@ -92,7 +92,7 @@ public sealed class DatabaseFaultTests(ITestOutputHelper output) : IAsyncLifetim
         service.Kill();
 
         Mounts.SetReadOnly(DatabaseFolder, readOnly: true);
-        await service.StartAsync(waitReady: false);
+        await service.StartAsync("/healthz");
         for (var i = 0; i < 3; i++)
         {
             var answer = await Api.ClaimAsync(service.Client, proof, $"ro-{i}", $"ro-task-{i}", "claude/ro");
@@ -113,7 +113,7 @@ public sealed class DatabaseFaultTests(ITestOutputHelper output) : IAsyncLifetim
 
     private async Task<ServiceProcess> StartServiceAsync()
     {
-        _service = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]));
+        _service = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]);
         await _service.StartAsync();
         return _service;
     }

@@ -31,7 +31,7 @@ public abstract class RemoteFaultTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task InitializeAsync()
     {
         var url = await PrepareAsync();
-        _service = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, url)]));
+        _service = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, url)]);
         await _service.StartAsync();
     }
 

@@ -41,7 +41,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _service = new ServiceProcess(ServiceProcess.WriteConfig(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]));
+        _service = ReliabilityService.Create(_folder, DatabasePath, Path.Combine(_folder, "data"), [new(Api.Repo, _origin.Path)]);
         await _service.StartAsync();
         _proof = await _origin.ProofAsync();
     }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using ClaudeCoord.Service.Configuration;
 using ClaudeCoord.TestSupport;
 
@@ -78,7 +77,7 @@ public sealed class StartupTests : IDisposable
     [Fact]
     public async Task A_good_config_serves_on_its_urls()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var origin = TempGitRepository.InitBare();
         await File.WriteAllTextAsync(Path.Combine(_folder, "claude-coord-service.toml"), $"""
             [server]
@@ -124,12 +123,5 @@ public sealed class StartupTests : IDisposable
             _ = await stdout;
             _ = await stderr;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -204,7 +204,7 @@ public sealed class MultiProcessPostgresTests : IAsyncLifetime
         proxy.Refuse();
         const string password = "not-a-real-pa55word";
         var viaProxy = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Password = password }.ConnectionString;
-        var service = await ServiceProcess.StartAsync("a", _origin!.Path, viaProxy, waitFor: "/healthz");
+        var service = await PostgresServiceProcess.StartAsync("a", _origin!.Path, viaProxy, waitFor: "/healthz");
         _cleanup.Add(service);
 
         await AssertDatabaseDownAsync(service, proof, "task-000", password);
@@ -258,7 +258,7 @@ public sealed class MultiProcessPostgresTests : IAsyncLifetime
 
     private async Task<ServiceProcess> StartAsync(string name, PostgresTestDatabase database, string lifecycle = "")
     {
-        var service = await ServiceProcess.StartAsync(name, _origin!.Path, database.ConnectionString, lifecycle);
+        var service = await PostgresServiceProcess.StartAsync(name, _origin!.Path, database.ConnectionString, lifecycle);
         _cleanup.Add(service);
         return service;
     }

@@ -291,9 +291,21 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         var store = await OpenStoreAsync();
         await store.ClaimAsync(Command("task-a", "s1"), Ct);
         var full = true;
-        // SQLite's page limit makes every write that needs a new page fail with SQLITE_FULL, as a full disk does.
+        var batches = 0;
+        using var firstBatchRunning = new ManualResetEventSlim();
+        using var releaseFirstBatch = new ManualResetEventSlim();
+        // The first batch is held open so that both writes below queue behind it and share the next batch,
+        // whatever the machine's load. SQLite's page limit then makes every write that needs a new page
+        // fail with SQLITE_FULL, as a full disk does.
         store.BeforeBatch = connection =>
         {
+            if (Interlocked.Increment(ref batches) == 1)
+            {
+                firstBatchRunning.Set();
+                releaseFirstBatch.Wait(TimeSpan.FromSeconds(30));
+                return;
+            }
+
             if (Volatile.Read(ref full))
             {
                 Execute(connection, "PRAGMA max_page_count = " + Scalar(connection, "PRAGMA page_count"));
@@ -301,12 +313,17 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         };
         var large = new string('x', 200_000);
 
-        var outcomes = await Task.WhenAll(
+        var held = store.ClaimAsync(Command("task-z", "s9"), Ct);
+        Assert.True(firstBatchRunning.Wait(TimeSpan.FromSeconds(30)), "the writer never started the first batch");
+        var both = Task.WhenAll(
             Capture(store.ClaimAsync(Command("task-b", "s2", plan: "context/" + large + ".json"), Ct)),
             Capture(store.ClaimAsync(Command("task-c", "s3"), Ct)));
+        releaseFirstBatch.Set();
+        Assert.IsType<ClaimOutcome.Claimed>(await held);
+        var outcomes = await both;
 
         Assert.All(outcomes, e => AssertSaysNothingInternal(Assert.IsType<StoreUnavailableException>(e)));
-        Assert.Equal(["task-a"], (await store.ListActiveAsync(Repo, Ct)).Select(c => c.TaskId));
+        Assert.Equal(["task-a", "task-z"], (await store.ListActiveAsync(Repo, Ct)).Select(c => c.TaskId));
 
         Volatile.Write(ref full, false);
         Assert.IsType<ClaimOutcome.Claimed>(await store.ClaimAsync(Command("task-b", "s2", plan: "context/" + large + ".json"), Ct));
