@@ -170,7 +170,9 @@ if sqlite_runs:
         failures_note(run)
     if "sqlite-c64" in rss:
         mb = rss["sqlite-c64"] * 1024 / 1e6
-        emit("Peak RSS of the service during the concurrency-64 run (VmHWM, reset before the run): **%.1f MB** (%d KiB)." % (mb, rss["sqlite-c64"]))
+        parts = ", ".join("%s %.1f MB" % (k, rss["sqlite-c64-" + k] * 1024 / 1e6) for k in ("RssAnon", "RssFile", "RssShmem") if "sqlite-c64-" + k in rss)
+        emit("Peak RSS of the service during the concurrency-64 run (VmHWM, reset before the run): **%.1f MB** (%d KiB)%s." % (
+            mb, rss["sqlite-c64"], "; right after it: " + parts if parts else ""))
         emit()
         summary.append(("SQLite", "peak RSS under the concurrency-64 run < 150 MB", "%.1f MB" % mb, verdict(mb < 150, "%.0f MB over" % (mb - 150))))
     command_block("sqlite-c1", "sqlite-c16", "sqlite-c64")

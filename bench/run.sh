@@ -190,7 +190,11 @@ if ! skipped sqlite; then
     [ "$c" = 64 ] && reset_peak_rss "$SQLITE_PID"
     step "sqlite-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "sqlite-c$c" --watch-pid "$SQLITE_PID" \
       --scenario "claim,claim,$URL,$REPO_CLAIMS" --scenario "healthz,healthz,$URL" --scenario "fsync,fsync,$SQLITE_DIR"
-    [ "$c" = 64 ] && record_rss sqlite-c64 "$(peak_rss_kib "$SQLITE_PID")"
+    if [ "$c" = 64 ]; then
+      record_rss sqlite-c64 "$(peak_rss_kib "$SQLITE_PID")"
+      # What the resident memory is made of right after the run (anonymous: heaps; file: mapped runtime and assemblies).
+      for part in RssAnon RssFile RssShmem; do record_rss "sqlite-c64-$part" "$(awk -v k="$part:" '$1 == k {print $2}' "/proc/$SQLITE_PID/status")"; done
+    fi
   done
   # Where a claim's time goes: the same server answering refusals at successive depths of the claim path.
   step sqlite-ladder-c64 "$LOADGEN" run --concurrency 64 "${COMMON[@]}" --id-prefix sqlite-ladder --watch-pid "$SQLITE_PID" \
