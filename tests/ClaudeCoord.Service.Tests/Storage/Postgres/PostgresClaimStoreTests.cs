@@ -328,12 +328,17 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
         var store = NewStore(ViaProxy(Database, proxy) + ";Timeout=2");
 
         // Eight requests arrive while the database host does not answer: one connection attempt, eight 503s.
-        var calls = Enumerable.Range(0, 8).Select(_ => Task.Run(() => store.ListActiveAsync(Repo, CancellationToken.None))).ToList();
+        // The calls start on this thread, one after the other, so all eight are under way during the first
+        // attempt however loaded the machine is (thread-pool hops could start one after it failed).
+        var calls = Enumerable.Range(0, 8).Select(_ => store.ListActiveAsync(Repo, CancellationToken.None)).ToList();
         foreach (var call in calls)
         {
             await Assert.ThrowsAsync<StoreUnavailableException>(() => call.WaitAsync(Bound));
         }
-        Assert.Equal(1, proxy.AcceptedConnections);
+        // Eight callers, not eight attempts: they share the start-up attempt. A read that fails on a connection
+        // is retried once on a fresh one (the store's documented rule), so a caller whose read began after the
+        // shared attempt gave up may add one more; seen once in a loaded CI run.
+        Assert.InRange(proxy.AcceptedConnections, 1, 2);
 
         proxy.Forward();
         await EventuallyReadyAsync(store);
