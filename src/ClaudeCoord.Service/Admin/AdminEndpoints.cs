@@ -170,23 +170,13 @@ public static partial class AdminEndpoints
 
     private static async Task<IResult> LogoutAsync(HttpContext http, AdminAuthenticator auth, ILogger<AdminClaims> logger)
     {
-        var session = auth.SessionOf(http.Request);
-        if (session is null)
+        var (post, refusal) = await CheckedFormPostAsync(http, auth).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return SeeOther(http, Base(http) + "/login");
+            return refusal;
         }
 
-        var page = new AdminPageContext(Base(http), session);
-        if (IsFromAnotherSite(http.Request))
-        {
-            return CrossSite(http, page);
-        }
-
-        var form = await ReadFormAsync(http).ConfigureAwait(false);
-        if (!AdminAuthenticator.IsCsrfToken(session, Single(form, "csrf")))
-        {
-            return ForgeryRefused(http, page);
-        }
+        var (session, _, _) = post!.Value;
 
         auth.Revoke(session);
         http.Response.Cookies.Delete(AdminAuthenticator.CookieName, CookieOptions(http));
@@ -197,23 +187,13 @@ public static partial class AdminEndpoints
 
     private static async Task<IResult> ExpireFormAsync(HttpContext http, AdminAuthenticator auth, AdminClaims claims, IClaimStore store, CancellationToken cancellationToken)
     {
-        var session = auth.SessionOf(http.Request);
-        if (session is null)
+        var (post, refusal) = await CheckedFormPostAsync(http, auth).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return SeeOther(http, Base(http) + "/login");
+            return refusal;
         }
 
-        var page = new AdminPageContext(Base(http), session);
-        if (IsFromAnotherSite(http.Request))
-        {
-            return CrossSite(http, page);
-        }
-
-        var form = await ReadFormAsync(http).ConfigureAwait(false);
-        if (!AdminAuthenticator.IsCsrfToken(session, Single(form, "csrf")))
-        {
-            return ForgeryRefused(http, page);
-        }
+        var (_, page, form) = post!.Value;
 
         var repo = claims.FindRepository(Single(form, "repo"));
         var taskId = Single(form, "task_id");
@@ -460,6 +440,35 @@ public static partial class AdminEndpoints
     // separate: refused too. Clients that send no such header (curl, old browsers) rely on the CSRF token.
     private static bool IsFromAnotherSite(HttpRequest request) =>
         request.Headers["Sec-Fetch-Site"].ToString() is "cross-site" or "same-site";
+
+    /// <summary>
+    /// The checks every dashboard form post passes, in order: a signed-in session (else back to sign-in), a
+    /// post from this site, and the session's anti-forgery token. Returns the session, its page and the form,
+    /// or the answer that refuses the post.
+    /// </summary>
+    private static async Task<((AdminSession Session, AdminPageContext Page, IFormCollection? Form)? Post, IResult? Refusal)> CheckedFormPostAsync(
+        HttpContext http, AdminAuthenticator auth)
+    {
+        var session = auth.SessionOf(http.Request);
+        if (session is null)
+        {
+            return (null, SeeOther(http, Base(http) + "/login"));
+        }
+
+        var page = new AdminPageContext(Base(http), session);
+        if (IsFromAnotherSite(http.Request))
+        {
+            return (null, CrossSite(http, page));
+        }
+
+        var form = await ReadFormAsync(http).ConfigureAwait(false);
+        if (!AdminAuthenticator.IsCsrfToken(session, Single(form, "csrf")))
+        {
+            return (null, ForgeryRefused(http, page));
+        }
+
+        return ((session, page, form), null);
+    }
 
     private static async Task<IFormCollection?> ReadFormAsync(HttpContext http)
     {
