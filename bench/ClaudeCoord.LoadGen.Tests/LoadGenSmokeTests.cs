@@ -49,7 +49,7 @@ public sealed class LoadGenSmokeTests : IDisposable
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'claims' AND sql IS NOT NULL";
-        Assert.Equal(6L, command.ExecuteScalar());
+        Assert.Equal(5L, command.ExecuteScalar());
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", command.ExecuteScalar());
     }

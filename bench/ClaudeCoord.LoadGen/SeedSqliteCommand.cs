@@ -13,7 +13,7 @@ namespace ClaudeCoord.LoadGen;
 internal static class SeedSqliteCommand
 {
     /// <summary>The store's schema version this seeder writes; a newer store must update it (it refuses otherwise).</summary>
-    private const long KnownSchemaVersion = 1;
+    private const long KnownSchemaVersion = 2;
 
     private static readonly string[] KnownColumns =
     [
