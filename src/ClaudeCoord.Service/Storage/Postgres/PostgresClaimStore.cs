@@ -51,7 +51,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         ArgumentNullException.ThrowIfNull(options);
         var connectionString = options.BuildConnectionString();
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        var lockConnectionString = new NpgsqlConnectionStringBuilder(connectionString.ConnectionString) { Pooling = false };
+        var lockConnectionString = new NpgsqlConnectionStringBuilder(connectionString.ConnectionString) { Pooling = false, Multiplexing = false };
         _lockDataSource = NpgsqlDataSource.Create(lockConnectionString);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
