@@ -271,7 +271,7 @@ if ! skipped postgres; then
 INSERT INTO claude_coord_claims (repo, task_id, session_id, branch, plan_file, claimed_at)
 VALUES ('bench/pgbench', 'pgbench-task-' || :n, 'pgbench-session-' || :n, 'bench/pgbench-' || :n, 'context/bench.json', claude_coord_now())
 ON CONFLICT DO NOTHING
-RETURNING id, repo, task_id, session_id, branch, plan_file, claimed_at, branch_seen, branch_seen_ahead;
+RETURNING id, claimed_at;
 SQL
     cp "$WORK/pgbench-claim.sql" "$RAW/pgbench-claim.sql"
     for c in 1 16 64; do

@@ -25,6 +25,14 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
 {
     private const string ClaimColumns = "id, repo, task_id, session_id, branch, plan_file, claimed_at, branch_seen, branch_seen_ahead";
     private const int MaxClaimAttempts = 16;
+
+    /// <summary>The claim fast path's statement (bench/run.sh has pgbench run this same text).</summary>
+    internal const string InsertClaimSql = $"""
+        INSERT INTO {ClaimsTable} (repo, task_id, session_id, branch, plan_file, claimed_at)
+        VALUES ($1, $2, $3, $4, $5, {Now})
+        ON CONFLICT DO NOTHING
+        RETURNING id, claimed_at
+        """;
     private static readonly TimeSpan MigrationTimeout = TimeSpan.FromSeconds(60);
 
     private readonly NpgsqlDataSource _dataSource;
@@ -43,7 +51,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         ArgumentNullException.ThrowIfNull(options);
         var connectionString = options.BuildConnectionString();
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        var lockConnectionString = new NpgsqlConnectionStringBuilder(connectionString.ConnectionString) { Pooling = false };
+        var lockConnectionString = new NpgsqlConnectionStringBuilder(connectionString.ConnectionString) { Pooling = false, Multiplexing = false };
         _lockDataSource = NpgsqlDataSource.Create(lockConnectionString);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
@@ -102,18 +110,9 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
     {
         for (var attempt = 0; attempt < MaxClaimAttempts; attempt++)
         {
-            // The fast path is this one statement. Without a conflict target, DO NOTHING arbitrates on every
-            // unique index, both partial ones included.
-            var inserted = await QueryClaimsAsync(connection, $"""
-                INSERT INTO {ClaimsTable} (repo, task_id, session_id, branch, plan_file, claimed_at)
-                VALUES (@repo, @task_id, @session_id, @branch, @plan_file, {Now})
-                ON CONFLICT DO NOTHING
-                RETURNING {ClaimColumns}
-                """, ct, Text("repo", command.Repo), Text("task_id", command.TaskId), Text("session_id", command.SessionId),
-                Text("branch", command.Branch), Text("plan_file", command.PlanFile));
-            if (inserted.Count == 1)
+            if (await TryInsertClaimAsync(connection, command, ct) is { } inserted)
             {
-                return new ClaimOutcome.Claimed(inserted[0], WasAlreadyHeld: false);
+                return new ClaimOutcome.Claimed(inserted, WasAlreadyHeld: false);
             }
 
             var blockers = await QueryClaimsAsync(connection, $"""
@@ -153,6 +152,34 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
             // What blocked the insert completed before the re-read: try again.
         }
         throw new StoreUnavailableException("the claim could not be settled: the rows it touches keep changing");
+    }
+
+    /// <summary>
+    /// The fast path, one statement and one round trip: the new claim, or null when a unique index refused it.
+    /// Without a conflict target, DO NOTHING arbitrates on every unique index, both partial ones included.
+    /// </summary>
+    /// <remarks>
+    /// Kept cheap for the client as well as the server: positional parameters (Npgsql sends the text as is
+    /// instead of rewriting named ones on every call), and RETURNING only what the database decides (id and
+    /// claimed_at): every other column is the command's own value or a column default.
+    /// </remarks>
+    private static async Task<StoredClaim?> TryInsertClaimAsync(NpgsqlConnection connection, ClaimCommand command, CancellationToken ct)
+    {
+        await using var insert = new NpgsqlCommand(InsertClaimSql, connection)
+        {
+            Parameters =
+            {
+                PositionalText(command.Repo), PositionalText(command.TaskId), PositionalText(command.SessionId),
+                PositionalText(command.Branch), PositionalText(command.PlanFile),
+            },
+        };
+        await using var reader = await insert.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        return new StoredClaim(reader.GetInt64(0), command.Repo, command.TaskId, command.SessionId, command.Branch,
+            command.PlanFile, reader.GetFieldValue<DateTimeOffset>(1), BranchSeen: false, BranchSeenAhead: false);
     }
 
     /// <inheritdoc/>
@@ -586,6 +613,10 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
 
     private static NpgsqlParameter Text(string name, string? value) =>
         new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter PositionalText(string? value) => value is null
+        ? new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = DBNull.Value }
+        : new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = value };
 
     private static NpgsqlParameter<long> Bigint(string name, long value) =>
         new(name, NpgsqlDbType.Bigint) { TypedValue = value };

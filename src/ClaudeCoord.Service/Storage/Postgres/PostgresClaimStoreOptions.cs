@@ -45,6 +45,14 @@ public sealed class PostgresClaimStoreOptions
         {
             builder.MaxAutoPrepare = 32;
         }
+        if (!IsSet("No Reset On Close", "NoResetOnClose"))
+        {
+            // A pooled connection returned with prepared statements is otherwise reset with five statements
+            // (CLOSE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD SEQUENCES, DISCARD TEMP) that the
+            // server runs before the next claim. The store leaves no session state on pooled connections:
+            // its session-level advisory locks live on their own unpooled connections.
+            builder.NoResetOnClose = true;
+        }
         return builder;
     }
 

@@ -435,6 +435,8 @@ public sealed class PostgresClaimStoreOptionsTests
         Assert.Equal(3, built.Timeout);
         Assert.Equal(5, built.CommandTimeout);
         Assert.Equal("claude-coord-service", built.ApplicationName);
+        Assert.Equal(32, built.MaxAutoPrepare);
+        Assert.True(built.NoResetOnClose);
         Assert.Equal("p", built.Password);
     }
 
@@ -443,11 +445,12 @@ public sealed class PostgresClaimStoreOptionsTests
     {
         var built = new PostgresClaimStoreOptions
         {
-            ConnectionString = "Host=db;Username=u;Database=d;timeout=10;command timeout=20;Application Name=mine;Max Auto Prepare=0",
+            ConnectionString = "Host=db;Username=u;Database=d;timeout=10;command timeout=20;Application Name=mine;Max Auto Prepare=0;No Reset On Close=false",
         }.BuildConnectionString();
         Assert.Equal(10, built.Timeout);
         Assert.Equal(20, built.CommandTimeout);
         Assert.Equal("mine", built.ApplicationName);
         Assert.Equal(0, built.MaxAutoPrepare);
+        Assert.False(built.NoResetOnClose);
     }
 }
