@@ -31,6 +31,7 @@ for line in (text("commands.tsv") or "").splitlines():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(RAW)))))
     commands[label] = command.replace(root + "/", "").replace(machine["work_dir"], "$WORK")
 rss = load("rss.json") or {}
+group_commits = load("commits.json") or {}
 out = []
 summary = []  # (area, target, measured, verdict)
 
@@ -148,12 +149,15 @@ if sqlite_runs:
          "durable: WAL, `synchronous=FULL`, group commit (one transaction and one fsync per batch of queued claims).")
     emit()
     latency_table(sqlite_runs, ["claim", "healthz", "fsync"])
-    emit("| concurrency | claims/s ÷ healthz/s | claims/s ÷ fsyncs/s (claims per fsync) |")
-    emit("|---:|---:|---:|")
+    emit("| concurrency | claims/s ÷ healthz/s | claims/s ÷ fsyncs/s (claims per fsync) | claims per commit of the service (its own count) |")
+    emit("|---:|---:|---:|---:|")
     for c, run in sqlite_runs:
         claim, health, fsync = scenario(run, "claim"), scenario(run, "healthz"), scenario(run, "fsync")
-        emit("| %d | %.2f%s | %.2f%s |" % (c, ratio(claim["per_second"], health["per_second"]), round_ratios(claim, health),
-                                         ratio(claim["per_second"], fsync["per_second"]), round_ratios(claim, fsync)))
+        counted = group_commits.get("sqlite-c%d" % c)
+        per_commit = "%.2f (%d claims in %d commits)" % (counted["writes"] / counted["commits"], counted["writes"], counted["commits"]) \
+            if counted and counted["commits"] else "-"
+        emit("| %d | %.2f%s | %.2f%s | %s |" % (c, ratio(claim["per_second"], health["per_second"]), round_ratios(claim, health),
+                                         ratio(claim["per_second"], fsync["per_second"]), round_ratios(claim, fsync), per_commit))
         if c == 64:
             r = ratio(claim["per_second"], health["per_second"])
             summary.append(("SQLite", "claims/s ÷ healthz/s at concurrency 64 ≥ 0.5", "%.2f" % r,

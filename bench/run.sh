@@ -179,6 +179,21 @@ json.dump(data, open(path, "w"), indent=1)
 PY
 }
 
+# The service's own count of its group commits (GET /metrics): only the claims of a step write, so the step's
+# committed writes ÷ its commits is the claims that each durable commit (one fsync) carried.
+store_commits() {
+  curl -fsS "$1/metrics" | awk '{sub(/\{\}$/, "", $1)} $1 == "claude_coord_store_commits_total" {c=$2} $1 == "claude_coord_store_committed_writes_total" {w=$2} END {printf "%d %d", c, w}'
+}
+echo "{}" > "$RAW/commits.json"
+record_commits() { python3 - "$RAW/commits.json" "$1" "$2" "$3" <<'PY'
+import json, sys
+path, key, before, after = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+data = json.load(open(path))
+data[key] = {"commits": int(after[0]) - int(before[0]), "writes": int(after[1]) - int(before[1])}
+json.dump(data, open(path, "w"), indent=1)
+PY
+}
+
 # --- 1, 2, 4: claim throughput and latency on SQLite, the HTTP floor, the disk's fsync rate, peak RSS ----
 if ! skipped sqlite; then
   SQLITE_DIR=$WORK/sqlite
@@ -188,8 +203,10 @@ if ! skipped sqlite; then
   URL=$(sed -n 's/^urls = "\(.*\)"/\1/p' "$SQLITE_DIR/service.toml")
   for c in 1 16 64; do
     [ "$c" = 64 ] && reset_peak_rss "$SQLITE_PID"
+    COMMITS_BEFORE=$(store_commits "$URL")
     step "sqlite-c$c" "$LOADGEN" run --concurrency "$c" "${COMMON[@]}" --id-prefix "sqlite-c$c" --watch-pid "$SQLITE_PID" \
       --scenario "claim,claim,$URL,$REPO_CLAIMS" --scenario "healthz,healthz,$URL" --scenario "fsync,fsync,$SQLITE_DIR"
+    record_commits "sqlite-c$c" "$COMMITS_BEFORE" "$(store_commits "$URL")"
     if [ "$c" = 64 ]; then
       record_rss sqlite-c64 "$(peak_rss_kib "$SQLITE_PID")"
       # What the resident memory is made of right after the run (anonymous: heaps; file: mapped runtime and assemblies).

@@ -27,7 +27,10 @@ public static partial class ServiceApp
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(options);
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // The service reads its TOML once, at start. The framework's optional appsettings files would otherwise be
+        // watched for changes: a recursive inotify watch on the working folder, which wakes a thread for every
+        // write to a database kept there (each WAL page of each commit).
+        var builder = WebApplication.CreateSlimBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
         ConfigureLogging(builder.Logging);
         ConfigureKestrel(builder, args, options.Server);
 

@@ -1,17 +1,19 @@
 using System.Diagnostics.Metrics;
 using ClaudeCoord.Service.Sources;
+using ClaudeCoord.Service.Storage;
 
 namespace ClaudeCoord.Service.Observability;
 
 /// <summary>
 /// The observable instruments: claims per repository (from <see cref="ClaimCounts"/>) and the hit/miss
-/// counters of the tip and token caches (from <see cref="RepositoryStateCache.Statistics"/>). They are
+/// counters of the tip and token caches (from <see cref="RepositoryStateCache.Statistics"/>), and the group
+/// commits of a store that batches writes (<see cref="IGroupCommitStatistics"/>). They are
 /// read at each scrape and cost no query of their own. Created once, when <c>/metrics</c> is mapped.
 /// </summary>
 public sealed class ServiceGauges
 {
     /// <summary>Registers the instruments on <paramref name="metrics"/>' meter.</summary>
-    public ServiceGauges(ServiceMetrics metrics, ClaimCounts counts, RepositoryStateCache state)
+    public ServiceGauges(ServiceMetrics metrics, ClaimCounts counts, RepositoryStateCache state, IClaimStore store)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(counts);
@@ -35,6 +37,13 @@ public sealed class ServiceGauges
                 return new[] { Result(stats.TokenLookups - stats.TokenComputations, "hit"), Result(stats.TokenComputations, "miss") };
             },
             "{lookup}", "Tokens of main commits taken from the cache (hit) or computed from the repository (miss)");
+        if ((store is InstrumentedClaimStore instrumented ? instrumented.Inner : store) is IGroupCommitStatistics commits)
+        {
+            meter.CreateObservableCounter("claude_coord.store.commits", () => commits.CommitCount,
+                "{commit}", "Write transactions the store committed (one durable fsync each)");
+            meter.CreateObservableCounter("claude_coord.store.committed_writes", () => commits.CommittedWriteCount,
+                "{write}", "Writes acknowledged after a commit; divided by commits, the writes each fsync carried");
+        }
     }
 
     private static Measurement<long> Result(long value, string result) =>

@@ -138,3 +138,16 @@ public interface IClaimStore
     /// </summary>
     Task<bool> TryRunExclusiveAsync(string jobName, Func<CancellationToken, Task> job, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A store that commits concurrent writes together (group commit) and counts it: writes per commit is how
+/// many acknowledged writes each durable commit (one fsync) carried.
+/// </summary>
+public interface IGroupCommitStatistics
+{
+    /// <summary>Transactions committed so far by this process.</summary>
+    long CommitCount { get; }
+
+    /// <summary>Writes acknowledged so far, each committed in one of <see cref="CommitCount"/> transactions.</summary>
+    long CommittedWriteCount { get; }
+}

@@ -100,6 +100,9 @@ public sealed class MetricsTests
         // The first request fetched the tip and computed its token; the second found both cached.
         Assert.True(metrics.Value("claude_coord_tip_cache_lookups_total", ("result", "miss")) >= 1);
         Assert.True(metrics.Value("claude_coord_tip_cache_lookups_total", ("result", "hit")) >= 1);
+        // Two claims, each acknowledged after a commit of the SQLite store (one commit each, or one for both).
+        Assert.True(metrics.Value("claude_coord_store_committed_writes_total") >= 2);
+        Assert.InRange(metrics.Value("claude_coord_store_commits_total"), 1, metrics.Value("claude_coord_store_committed_writes_total"));
         Assert.Equal(1, metrics.Value("claude_coord_token_cache_lookups_total", ("result", "miss")));
         Assert.True(metrics.Value("claude_coord_token_cache_lookups_total", ("result", "hit")) >= 1);
         Assert.True(metrics.Value("claude_coord_repository_host_calls_total", ("source", "git"), ("operation", "fetch_main_tip"), ("outcome", "ok")) >= 1);

@@ -51,7 +51,7 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         await OpenStoreAsync();
 
         using var connection = OpenRaw();
-        Assert.Equal(1L, Scalar(connection, "SELECT version FROM schema_version"));
+        Assert.Equal(2L, Scalar(connection, "SELECT version FROM schema_version"));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
         var indexes = Strings(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE state%' ORDER BY name");
         Assert.Contains("claims_active_task", indexes);
@@ -59,6 +59,7 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         Assert.Contains("claims_completed_by_repo", indexes);
         Assert.Contains("claims_active_age", indexes);
         Assert.Contains("claims_completed_age", indexes);
+        Assert.DoesNotContain("claims_active_branch", indexes);
         Assert.Equal(["job_leases"], Strings(connection, "SELECT name FROM sqlite_master WHERE name = 'job_leases'"));
     }
 
@@ -95,6 +96,34 @@ public sealed class SqliteClaimStoreTests : IAsyncLifetime
         using var connection = OpenRaw();
         Assert.Equal("integer|integer", Scalar(connection, "SELECT typeof(claimed_at) || '|' || typeof(completed_at) FROM claims"));
         Assert.Equal(claim.ClaimedAt.ToUnixTimeMilliseconds(), Scalar(connection, "SELECT claimed_at FROM claims"));
+    }
+
+    [Fact(Timeout = TestTimeout)]
+    public async Task A_version_1_database_is_migrated_in_place_and_keeps_its_claims()
+    {
+        var store = await OpenStoreAsync();
+        await store.ClaimAsync(Command("task-a", "s1"), Ct);
+        await store.ClaimAsync(Command("task-b", "s2"), Ct);
+        await store.CompleteAsync(Repo, "s2", "task-b", Ct);
+        await store.DisposeAsync();
+        using (var connection = OpenRaw())
+        {
+            // What version 1 had and version 2 dropped.
+            Execute(connection, "CREATE INDEX claims_active_branch ON claims (repo, branch) WHERE state = 'active'");
+            Execute(connection, "UPDATE schema_version SET version = 1");
+        }
+
+        var migrated = await OpenStoreAsync();
+
+        using (var connection = OpenRaw())
+        {
+            Assert.Equal(2L, Scalar(connection, "SELECT version FROM schema_version"));
+            Assert.Empty(Strings(connection, "SELECT name FROM sqlite_master WHERE name = 'claims_active_branch'"));
+        }
+
+        Assert.Equal(["task-a"], (await migrated.ListActiveAsync(Repo, Ct)).Select(c => c.TaskId));
+        Assert.Equal(["task-b"], (await migrated.ListRecentlyCompletedAsync(Repo, TimeSpan.FromDays(1), Ct)).Select(c => c.TaskId));
+        Assert.Single(await migrated.CompleteBranchAsync(Repo, (await migrated.ListActiveAsync(Repo, Ct))[0].Branch, "branch_removed", Ct));
     }
 
     [Fact(Timeout = TestTimeout)]

@@ -10,7 +10,7 @@ namespace ClaudeCoord.Service.Storage.Sqlite;
 /// own connections. Several processes may share the file: the batch transaction is <c>BEGIN IMMEDIATE</c>
 /// and the partial unique indexes on active claims keep the claim rules whoever writes.
 /// </summary>
-public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, IDisposable
+public sealed partial class SqliteClaimStore : IClaimStore, IGroupCommitStatistics, IAsyncDisposable, IDisposable
 {
     private const string ClaimColumns = "id, repo, task_id, session_id, branch, plan_file, claimed_at, branch_seen, branch_seen_ahead";
     private const string ClientCompleted = "client_completed";
@@ -88,7 +88,7 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, ID
     public Task<ClaimOutcome> ClaimAsync(ClaimCommand command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        return _writer.WriteAsync(session => Claim(session, command), cancellationToken);
+        return _writer.WriteAsync(session => Claim(session, command), cancellationToken, singleChange: true);
     }
 
     /// <inheritdoc />
@@ -112,7 +112,7 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, ID
 
             CompleteById(session, holder.Id, ClientCompleted);
             return CompleteOutcome.Completed;
-        }, cancellationToken);
+        }, cancellationToken, singleChange: true);
     }
 
     /// <inheritdoc />
@@ -128,7 +128,7 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, ID
         {
             var claim = taskId is not null ? ActiveByTask(session, repo, taskId) : ActiveBySession(session, repo, sessionId!);
             return claim is not null && CompleteById(session, claim.Id, Expired) is { } expired ? expired : null;
-        }, cancellationToken);
+        }, cancellationToken, singleChange: true);
     }
 
     /// <inheritdoc />
@@ -229,7 +229,7 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, ID
             WHERE repo = $repo AND branch = $branch AND state = 'active'
             RETURNING {ClaimColumns}
             """, ReadClaim, ("$repo", repo), ("$branch", branch), ("$reason", reason), ("$now", session.NowMilliseconds)),
-            cancellationToken);
+            cancellationToken, singleChange: true);
     }
 
     /// <inheritdoc />
@@ -267,27 +267,28 @@ public sealed partial class SqliteClaimStore : IClaimStore, IAsyncDisposable, ID
 
     private static ClaimOutcome Claim(WriteSession session, ClaimCommand command)
     {
-        if (TryDecide(session, command) is { } decided)
+        // The common case is one statement: without a conflict target, DO NOTHING arbitrates on every unique
+        // index, both partial ones included, and inserts nothing when the task or the session already holds an
+        // active claim. Only then do the reads below find out which, and whether it is the caller's own.
+        var now = session.NowMilliseconds;
+        var id = session.QueryScalarInt64("""
+            INSERT INTO claims (repo, task_id, session_id, branch, plan_file, claimed_at, state)
+            VALUES ($repo, $task, $session, $branch, $plan, $now, 'active')
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            ("$repo", command.Repo), ("$task", command.TaskId), ("$session", command.SessionId),
+            ("$branch", command.Branch), ("$plan", command.PlanFile), ("$now", now));
+        if (id is { } inserted)
         {
-            return decided;
-        }
-
-        try
-        {
-            var claim = session.QuerySingle($"""
-                INSERT INTO claims (repo, task_id, session_id, branch, plan_file, claimed_at, state)
-                VALUES ($repo, $task, $session, $branch, $plan, $now, 'active')
-                RETURNING {ClaimColumns}
-                """, ReadClaim,
-                ("$repo", command.Repo), ("$task", command.TaskId), ("$session", command.SessionId),
-                ("$branch", command.Branch), ("$plan", command.PlanFile), ("$now", session.NowMilliseconds))!;
+            var claim = new StoredClaim(inserted, command.Repo, command.TaskId, command.SessionId, command.Branch,
+                command.PlanFile, DateTimeOffset.FromUnixTimeMilliseconds(now), BranchSeen: false, BranchSeenAhead: false);
             return new ClaimOutcome.Claimed(claim, WasAlreadyHeld: false);
         }
-        catch (SqliteException exception) when (exception.IsConstraintViolation())
-        {
-            // Another writer got there between the reads and the insert: the indexes said no, the rows say who.
-            return TryDecide(session, command) ?? throw SqliteFailures.Unavailable(exception);
-        }
+
+        // Inside the batch's write transaction nobody else writes, so what blocked the insert is still there.
+        return TryDecide(session, command)
+            ?? throw new StoreUnavailableException("the claim was neither inserted nor blocked by an active claim");
     }
 
     /// <summary>The outcome decided by an existing active claim, or null when the claim may be inserted.</summary>

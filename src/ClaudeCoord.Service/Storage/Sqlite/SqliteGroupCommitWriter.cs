@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -6,11 +5,13 @@ namespace ClaudeCoord.Service.Storage.Sqlite;
 
 /// <summary>
 /// The single writer of a store: every write is queued here and a loop runs whatever is queued in one
-/// transaction, each write inside its own savepoint, and commits once. One fsync then acknowledges the
-/// whole batch, so throughput grows with concurrency while each caller still gets its own answer,
-/// and only after the commit. A failure of one write (a constraint) rolls back to its savepoint and
-/// leaves the others; a failure of the database (I/O, lock timeout, missing file) fails the batch,
-/// drops the connection and lets the next batch start afresh.
+/// transaction and commits once. One fsync then acknowledges the whole batch, so throughput grows with
+/// concurrency while each caller still gets its own answer, and only after the commit. A failure of one
+/// write (a constraint) undoes that write alone and leaves the others; a failure of the database (I/O,
+/// lock timeout, missing file) fails the batch, drops the connection and lets the next batch start afresh.
+/// A write of several statements runs inside its own savepoint. A write of at most one changing statement
+/// (every claim, completion and expiry) needs none: SQLite undoes a failed statement by itself, so the
+/// savepoint's two extra statements per write are saved where the load is.
 /// </summary>
 internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
 {
@@ -18,8 +19,11 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly SqliteClaimStoreOptions _options;
-    private readonly Channel<WriteRequest> _queue =
-        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
+    // A plain monitor rather than a channel: the writer blocks on it without spinning first. A spinning
+    // wait (what blocking on a channel's task does) burns the CPU that the requests it waits for need.
+    private readonly object _gate = new();
+    private List<WriteRequest> _pending = [];
+    private bool _completed;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WriteSession? _session;
     private long _commitCount;
@@ -48,12 +52,24 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     /// </summary>
     internal Action<SqliteConnection>? BeforeBatch { get; set; }
 
-    /// <summary>Queues <paramref name="work"/> and returns its result once its transaction has committed.</summary>
-    public async Task<T> WriteAsync<T>(Func<WriteSession, T> work, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues <paramref name="work"/> and returns its result once its transaction has committed. Pass
+    /// <paramref name="singleChange"/> when <paramref name="work"/> runs at most one statement that changes
+    /// rows (any number of reads): it then runs without a savepoint of its own.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<WriteSession, T> work, CancellationToken cancellationToken, bool singleChange = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var request = new WriteRequest<T>(work, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(request), typeof(SqliteClaimStore));
+        var request = new WriteRequest<T>(work, singleChange, cancellationToken);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_completed, typeof(SqliteClaimStore));
+            _pending.Add(request);
+            if (_pending.Count == 1)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
 
         try
         {
@@ -67,7 +83,12 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        lock (_gate)
+        {
+            _completed = true;
+            Monitor.Pulse(_gate);
+        }
+
         // The writer commits what was queued before it stops, then closes its connection.
         await _stopped.Task.ConfigureAwait(false);
     }
@@ -76,14 +97,9 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     {
         try
         {
-            var batch = new List<WriteRequest>();
-            while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            var spare = new List<WriteRequest>();
+            while (TakeBatch(spare) is { } batch)
             {
-                while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var request))
-                {
-                    batch.Add(request);
-                }
-
                 try
                 {
                     RunBatch(batch);
@@ -104,12 +120,45 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
                 }
 
                 batch.Clear();
+                spare = batch;
             }
         }
         finally
         {
             DropSession();
             _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Waits for queued writes and returns up to a batch of them; null once stopped and drained.
+    /// <paramref name="spare"/> is an empty list that becomes the queue (or the batch), so the two swap
+    /// places and the loop allocates nothing per batch.
+    /// </summary>
+    private List<WriteRequest>? TakeBatch(List<WriteRequest> spare)
+    {
+        lock (_gate)
+        {
+            while (_pending.Count == 0)
+            {
+                if (_completed)
+                {
+                    return null;
+                }
+
+                Monitor.Wait(_gate);
+            }
+
+            if (_pending.Count <= _options.MaxBatchSize)
+            {
+                var batch = _pending;
+                _pending = spare;
+                return batch;
+            }
+
+            spare.AddRange(_pending.GetRange(0, _options.MaxBatchSize));
+            _pending.RemoveRange(0, _options.MaxBatchSize);
+            return spare;
         }
     }
 
@@ -144,6 +193,12 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
             {
                 if (request.IsDone)
                 {
+                    continue;
+                }
+
+                if (request.SingleChange)
+                {
+                    RunWithoutSavepoint(session, request);
                     continue;
                 }
 
@@ -182,6 +237,29 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
         Interlocked.Add(ref _committedWriteCount, acknowledged);
     }
 
+    /// <summary>
+    /// Runs a write of at most one changing statement. A statement that fails leaves nothing behind, so the
+    /// write is refused alone. A write that fails after its statement changed rows cannot be undone alone:
+    /// the whole batch is rolled back instead (a defect, never expected; no caller is told of a change that stays).
+    /// </summary>
+    private static void RunWithoutSavepoint(WriteSession session, WriteRequest request)
+    {
+        var changesBefore = session.TotalChanges;
+        try
+        {
+            request.Execute(session);
+        }
+        catch (Exception exception) when (!SqliteFailures.IsEnvironmental(exception) && !session.Connection.IsAutocommit())
+        {
+            if (session.TotalChanges != changesBefore)
+            {
+                throw new InvalidOperationException("a single-change write failed after changing rows", exception);
+            }
+
+            request.Reject(exception);
+        }
+    }
+
     private void DropSession()
     {
         _session?.Dispose();
@@ -194,6 +272,7 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
     /// <summary>One queued write and its caller's pending answer.</summary>
     private abstract class WriteRequest
     {
+        public abstract bool SingleChange { get; }
         public abstract bool IsCancellationRequested { get; }
         public abstract bool IsDone { get; }
         public abstract void Execute(WriteSession session);
@@ -203,7 +282,7 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
         public abstract void Cancel();
     }
 
-    private sealed class WriteRequest<T>(Func<WriteSession, T> work, CancellationToken cancellationToken) : WriteRequest
+    private sealed class WriteRequest<T>(Func<WriteSession, T> work, bool singleChange, CancellationToken cancellationToken) : WriteRequest
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
@@ -211,6 +290,8 @@ internal sealed partial class SqliteGroupCommitWriter : IAsyncDisposable
         private Exception? _rejection;
 
         public Task<T> Task => _completion.Task;
+
+        public override bool SingleChange => singleChange;
 
         public override bool IsCancellationRequested => cancellationToken.IsCancellationRequested;
 

@@ -12,6 +12,9 @@ internal sealed class WriteSession(SqliteConnection connection, TimeProvider clo
 
     public SqliteConnection Connection => connection;
 
+    /// <summary>Rows changed by every statement run on the connection so far (SQLite's running count).</summary>
+    public long TotalChanges => SQLitePCL.raw.sqlite3_total_changes(connection.Handle);
+
     /// <summary>Now, as the store records it: Unix milliseconds.</summary>
     public long NowMilliseconds => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -28,6 +31,19 @@ internal sealed class WriteSession(SqliteConnection connection, TimeProvider clo
         }
 
         return rows;
+    }
+
+    /// <summary>The first column of the first row as an integer, or null when there is no row.</summary>
+    public long? QueryScalarInt64(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        using var reader = Prepare(sql, parameters).ExecuteReader();
+        long? value = reader.Read() ? reader.GetInt64(0) : null;
+        // Step to the end: an INSERT ... RETURNING completes its statement only then.
+        while (reader.Read())
+        {
+        }
+
+        return value;
     }
 
     public T? QuerySingle<T>(string sql, Func<SqliteDataReader, T> map, params ReadOnlySpan<(string Name, object? Value)> parameters)
@@ -59,10 +75,29 @@ internal sealed class WriteSession(SqliteConnection connection, TimeProvider clo
             _commands.Add(sql, command);
         }
 
-        command.Parameters.Clear();
+        // The same statement always binds the same names in the same order: set the values in place
+        // rather than building new parameter objects for every run.
+        var bound = command.Parameters;
+        if (bound.Count == parameters.Length)
+        {
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                var parameter = bound[i];
+                if (!string.Equals(parameter.ParameterName, parameters[i].Name, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"statement parameters changed order: '{parameter.ParameterName}' vs '{parameters[i].Name}'");
+                }
+
+                parameter.Value = parameters[i].Value ?? DBNull.Value;
+            }
+
+            return command;
+        }
+
+        bound.Clear();
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            bound.AddWithValue(name, value ?? DBNull.Value);
         }
 
         return command;
