@@ -65,37 +65,23 @@ public static class JsonBody
             return await TooLargeAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(MaxBytes + 1);
+        BoundedBody body;
         try
         {
-            var length = 0;
-            try
-            {
-                while (length <= MaxBytes)
-                {
-                    var read = await request.Body.ReadAsync(buffer.AsMemory(length, MaxBytes + 1 - length), cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    length += read;
-                }
-            }
-            catch (BadHttpRequestException e)
-            {
-                return e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? TooLarge(request)
-                    : BodyFields.Fail("body", "the request body could not be read");
-            }
-
-            return length > MaxBytes
-                ? await TooLargeAsync(request, cancellationToken).ConfigureAwait(false)
-                : Parse(buffer.AsSpan(0, length), knownFields);
+            body = await BoundedBody.ReadAsync(request.Body, request.ContentLength, MaxBytes, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (BadHttpRequestException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            return e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? TooLarge(request)
+                : BodyFields.Fail("body", "the request body could not be read");
+        }
+
+        using (body)
+        {
+            return body.TooLarge
+                ? await TooLargeAsync(request, cancellationToken).ConfigureAwait(false)
+                : Parse(body.Span, knownFields);
         }
     }
 

@@ -43,38 +43,19 @@ internal sealed class RequestRepositoryMiddleware(RequestDelegate next)
 
         // Held in memory up to the body limit (Kestrel refuses more), so no temporary file is ever made.
         request.EnableBuffering(bufferThreshold: JsonBody.MaxBytes + 1, bufferLimit: JsonBody.MaxBytes + 1);
-        var buffer = ArrayPool<byte>.Shared.Rent(JsonBody.MaxBytes + 1);
         try
         {
-            var length = 0;
-            try
-            {
-                while (length <= JsonBody.MaxBytes)
-                {
-                    var read = await request.Body.ReadAsync(buffer.AsMemory(length, JsonBody.MaxBytes + 1 - length), cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    length += read;
-                }
-            }
-            catch (Exception e) when (e is BadHttpRequestException or IOException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
-            {
-                // The endpoint meets the same failure when it reads and answers it.
-                return null;
-            }
-            finally
-            {
-                request.Body.Position = 0;
-            }
-
-            return length > JsonBody.MaxBytes ? null : RepoMember(buffer.AsSpan(0, length));
+            using var body = await BoundedBody.ReadAsync(request.Body, request.ContentLength, JsonBody.MaxBytes, cancellationToken).ConfigureAwait(false);
+            return body.TooLarge ? null : RepoMember(body.Span);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // The endpoint meets the same failure when it reads and answers it.
+            return null;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            request.Body.Position = 0;
         }
     }
 
