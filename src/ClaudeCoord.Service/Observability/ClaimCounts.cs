@@ -3,18 +3,14 @@ using ClaudeCoord.Service.Storage;
 
 namespace ClaudeCoord.Service.Observability;
 
-/// <summary>Active and recently completed claims of one repository, as last counted.</summary>
-/// <param name="Active">Active claims.</param>
-/// <param name="RecentlyCompleted">Claims completed within <c>completed_retention</c>.</param>
-public readonly record struct RepositoryClaimCount(int Active, int RecentlyCompleted);
-
 /// <summary>
 /// The per-repository claim counts behind the <c>claude_coord_claims_active</c> and
-/// <c>claude_coord_claims_recently_completed</c> gauges. Observable gauges are read synchronously at each
+/// <c>claude_coord_claims_recently_completed</c> gauges, counted by the store (never by listing the claims,
+/// so that a scrape costs the same with ten claims or a million). Observable gauges are read synchronously at each
 /// scrape, so they read this snapshot; the scrape refreshes it first, and only when a write of this
 /// process changed something since (<see cref="Invalidate"/>) or when it is older than
 /// <see cref="MaxAge"/> (changes made by other processes sharing the database). One refresh is one
-/// listing of active and one of recent claims per whitelisted repository; concurrent scrapes share it.
+/// count per whitelisted repository, made by the database; concurrent scrapes share it.
 /// </summary>
 public sealed partial class ClaimCounts : IDisposable
 {
@@ -73,9 +69,7 @@ public sealed partial class ClaimCounts : IDisposable
             var counts = new Dictionary<string, RepositoryClaimCount>(StringComparer.Ordinal);
             foreach (var repo in _options.Repos)
             {
-                var active = await store.ListActiveAsync(repo.Name, timeout.Token).ConfigureAwait(false);
-                var recent = await store.ListRecentlyCompletedAsync(repo.Name, _options.Lifecycle.CompletedRetention, timeout.Token).ConfigureAwait(false);
-                counts[repo.Name] = new RepositoryClaimCount(active.Count, recent.Count);
+                counts[repo.Name] = await store.CountClaimsAsync(repo.Name, _options.Lifecycle.CompletedRetention, timeout.Token).ConfigureAwait(false);
             }
 
             _snapshot = new Snapshot(counts, _time.GetUtcNow());

@@ -77,6 +77,10 @@ public sealed partial class InstrumentedClaimStore(IClaimStore inner, ServiceMet
         inner.ListActiveAsync(repo, cancellationToken);
 
     /// <inheritdoc />
+    public Task<RepositoryClaimCount> CountClaimsAsync(string repo, TimeSpan retention, CancellationToken cancellationToken) =>
+        inner.CountClaimsAsync(repo, retention, cancellationToken);
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<StoredCompletion>> ListRecentlyCompletedAsync(string repo, TimeSpan retention, CancellationToken cancellationToken) =>
         inner.ListRecentlyCompletedAsync(repo, retention, cancellationToken);
 

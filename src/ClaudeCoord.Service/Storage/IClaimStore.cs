@@ -21,6 +21,11 @@ public sealed record StoredClaim(
     bool BranchSeen,
     bool BranchSeenAhead);
 
+/// <summary>Active and recently completed claims of one repository.</summary>
+/// <param name="Active">Active claims.</param>
+/// <param name="RecentlyCompleted">Claims completed within <c>completed_retention</c>.</param>
+public readonly record struct RepositoryClaimCount(int Active, int RecentlyCompleted);
+
 /// <summary>A completed claim within the retention window.</summary>
 public sealed record StoredCompletion(
     string Repo,
@@ -116,6 +121,17 @@ public interface IClaimStore
 
     /// <summary>Claims of a repository completed within <paramref name="retention"/>, newest first.</summary>
     Task<IReadOnlyList<StoredCompletion>> ListRecentlyCompletedAsync(string repo, TimeSpan retention, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many claims of a repository are active and how many completed within <paramref name="retention"/>
+    /// (the <c>/metrics</c> gauges). A store should count in the database: the default lists every claim.
+    /// </summary>
+    async Task<RepositoryClaimCount> CountClaimsAsync(string repo, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        var active = await ListActiveAsync(repo, cancellationToken).ConfigureAwait(false);
+        var recent = await ListRecentlyCompletedAsync(repo, retention, cancellationToken).ConfigureAwait(false);
+        return new RepositoryClaimCount(active.Count, recent.Count);
+    }
 
     /// <summary>Records what a sweep saw (sets BranchSeen / BranchSeenAhead; never clears them).</summary>
     Task RecordBranchObservationsAsync(IReadOnlyList<BranchObservation> observations, CancellationToken cancellationToken);

@@ -271,6 +271,27 @@ public abstract class ClaimStoreContractTests : IAsyncLifetime
         Assert.Single(await store.ListRecentlyCompletedAsync(Repo, Retention, Ct));
     }
 
+    [SkippableFact(Timeout = TestTimeout)]
+    public async Task Counts_are_those_of_the_lists_per_repository_and_within_the_retention()
+    {
+        var store = await OpenStoreAsync();
+        await store.ClaimAsync(Command("task-a", "s1"), Ct);
+        await store.ClaimAsync(Command("task-b", "s2"), Ct);
+        await store.ClaimAsync(Command("task-c", "s3"), Ct);
+        await store.ClaimAsync(Command("task-a", "s1", repo: OtherRepo), Ct);
+        await store.CompleteAsync(Repo, "s1", "task-a", Ct);
+        await store.ExpireAsync(Repo, "task-b", null, Ct);
+
+        Assert.Equal(new RepositoryClaimCount(1, 2), await store.CountClaimsAsync(Repo, Retention, Ct));
+        Assert.Equal(new RepositoryClaimCount(1, 0), await store.CountClaimsAsync(OtherRepo, Retention, Ct));
+        Assert.Equal(new RepositoryClaimCount(0, 0), await store.CountClaimsAsync("acme/none", Retention, Ct));
+
+        await AdvanceTimeAsync(Retention + ClockSlack + TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new RepositoryClaimCount(1, 0), await store.CountClaimsAsync(Repo, Retention, Ct));
+        Assert.Empty(await store.ListRecentlyCompletedAsync(Repo, Retention, Ct));
+    }
+
     // ---------------------------------------------------------------- complete and expire
 
     [SkippableFact(Timeout = TestTimeout)]

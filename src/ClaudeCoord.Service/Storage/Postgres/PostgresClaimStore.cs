@@ -244,6 +244,23 @@ public sealed partial class PostgresClaimStore : IClaimStore, IGroupCommitStatis
     }
 
     /// <inheritdoc/>
+    public Task<RepositoryClaimCount> CountClaimsAsync(string repo, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        return RunAsync(async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT (SELECT count(*) FROM {ClaimsTable} WHERE state = '{Active}' AND repo = @repo),
+                       (SELECT count(*) FROM {ClaimsTable} WHERE state = '{Completed}' AND repo = @repo AND completed_at >= {Now} - @retention)
+                """, connection);
+            command.Parameters.AddRange(new NpgsqlParameter[] { Text("repo", repo), Interval("retention", retention) });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            return new RepositoryClaimCount((int)reader.GetInt64(0), (int)reader.GetInt64(1));
+        }, Retry.OnLostConnection, cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<StoredCompletion>> ListRecentlyCompletedAsync(string repo, TimeSpan retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(repo);

@@ -170,6 +170,27 @@ public sealed partial class SqliteClaimStore : IClaimStore, IGroupCommitStatisti
     }
 
     /// <inheritdoc />
+    public Task<RepositoryClaimCount> CountClaimsAsync(string repo, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        var since = _clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)retention.TotalMilliseconds;
+        return Task.FromResult(Read(connection =>
+        {
+            // Each count reads one partial index (claims_active_task, claims_completed_by_repo), never the rows.
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT (SELECT count(*) FROM claims WHERE repo = $repo AND state = 'active'),
+                       (SELECT count(*) FROM claims WHERE repo = $repo AND state = 'completed' AND completed_at >= $since)
+                """;
+            command.Parameters.AddWithValue("$repo", repo);
+            command.Parameters.AddWithValue("$since", since);
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            return new RepositoryClaimCount(reader.GetInt32(0), reader.GetInt32(1));
+        }, cancellationToken));
+    }
+
+    /// <inheritdoc />
     public Task RecordBranchObservationsAsync(IReadOnlyList<BranchObservation> observations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observations);
