@@ -80,6 +80,16 @@ public sealed class MultiProcessPostgresTests : IAsyncLifetime
         Assert.Equal(10L, await database.ScalarAsync("SELECT count(*) FROM claude_coord_claims WHERE state = 'active'"));
         Assert.Equal(10L, await database.ScalarAsync("SELECT count(DISTINCT task_id) FROM claude_coord_claims WHERE state = 'active'"));
         Assert.Equal(10L, await database.ScalarAsync("SELECT count(DISTINCT session_id) FROM claude_coord_claims WHERE state = 'active'"));
+
+        // /metrics counts the claims each process wrote (group commit: claims per commit).
+        var written = 0.0;
+        foreach (var service in services)
+        {
+            var metrics = Operations.PrometheusText.Parse(await service.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+            Assert.True(metrics.Value("claude_coord_store_commits_total") >= 1);
+            written += metrics.Value("claude_coord_store_committed_writes_total");
+        }
+        Assert.Equal(10.0, written);
     }
 
     [SkippableFact(Timeout = 180_000)]

@@ -11,7 +11,9 @@ namespace ClaudeCoord.Service.Storage.Postgres;
 /// <list type="bullet">
 /// <item>Every claim guarantee is a constraint of the database: partial unique indexes on active claims per
 /// (repo, task_id) and per (repo, session_id). A claim is one <c>INSERT ... ON CONFLICT DO NOTHING</c>,
-/// re-read when it inserted nothing to say why. Nothing that decides a claim is cached in the process.</item>
+/// re-read when it inserted nothing to say why. Nothing that decides a claim is cached in the process.
+/// Claims that arrive while one is in flight are inserted together, in one statement (group commit: see
+/// PostgresClaimStore.Batching.cs).</item>
 /// <item>Every statement commits on its own (or, for migrations, in one transaction), so a process that dies
 /// leaves nothing half-done; completions touch only rows still active, so two sweepers complete a claim once.</item>
 /// <item>Timestamps and every TTL or retention comparison use the database's clock (<c>now()</c>, through <see cref="PostgresSchema.Now"/>).</item>
@@ -21,7 +23,7 @@ namespace ClaudeCoord.Service.Storage.Postgres;
 /// unreachable, and every later call (including <see cref="IsReadyAsync"/>) tries again until it succeeds.</item>
 /// </list>
 /// </summary>
-public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposable
+public sealed partial class PostgresClaimStore : IClaimStore, IGroupCommitStatistics, IAsyncDisposable, IDisposable
 {
     private const string ClaimColumns = "id, repo, task_id, session_id, branch, plan_file, claimed_at, branch_seen, branch_seen_ahead";
     private const int MaxClaimAttempts = 16;
@@ -54,6 +56,8 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         var lockConnectionString = new NpgsqlConnectionStringBuilder(connectionString.ConnectionString) { Pooling = false, Multiplexing = false };
         _lockDataSource = NpgsqlDataSource.Create(lockConnectionString);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxClaimsPerStatement, 1);
+        _maxClaimsPerStatement = options.MaxClaimsPerStatement;
     }
 
     /// <inheritdoc/>
@@ -97,21 +101,13 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
         }
     }
 
-    /// <inheritdoc/>
-    public Task<ClaimOutcome> ClaimAsync(ClaimCommand command, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(command);
-        // Safe to repeat after a lost connection: if the first attempt committed, the repeat finds the
-        // session's own claim and answers Claimed too.
-        return RunAsync((connection, ct) => ClaimOnAsync(connection, command, ct), Retry.OnLostConnection, cancellationToken);
-    }
-
-    private static async Task<ClaimOutcome> ClaimOnAsync(NpgsqlConnection connection, ClaimCommand command, CancellationToken ct)
+    private async Task<ClaimOutcome> ClaimOnAsync(NpgsqlConnection connection, ClaimCommand command, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxClaimAttempts; attempt++)
         {
             if (await TryInsertClaimAsync(connection, command, ct) is { } inserted)
             {
+                CountCommit(writes: 1);
                 return new ClaimOutcome.Claimed(inserted, WasAlreadyHeld: false);
             }
 
@@ -136,6 +132,7 @@ public sealed class PostgresClaimStore : IClaimStore, IAsyncDisposable, IDisposa
                     """, ct, Text("branch", command.Branch), Text("plan_file", command.PlanFile), Bigint("id", taskHolder.Id));
                 if (updated.Count == 1)
                 {
+                    CountCommit(writes: 1);
                     return new ClaimOutcome.Claimed(updated[0], WasAlreadyHeld: true);
                 }
                 continue;

@@ -19,6 +19,13 @@ public sealed class PostgresClaimStoreOptions
     public TimeSpan DefaultCommandTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The most claims one statement inserts (group commit: claims arriving while a claim statement is in
+    /// flight wait for it and then go together, in one statement, round trip and commit). 1 turns it off:
+    /// every claim is then its own statement, run at once on its own connection.
+    /// </summary>
+    public int MaxClaimsPerStatement { get; init; } = 64;
+
+    /// <summary>
     /// The connection string with the store's defaults filled in where the operator set nothing:
     /// short timeouts, an application name (visible in <c>pg_stat_activity</c>) and auto-prepared statements.
     /// </summary>

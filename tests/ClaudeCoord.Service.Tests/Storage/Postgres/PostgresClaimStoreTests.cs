@@ -40,9 +40,13 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
         }
     }
 
-    private PostgresClaimStore NewStore(string? connectionString = null)
+    private PostgresClaimStore NewStore(string? connectionString = null, int maxClaimsPerStatement = 64)
     {
-        var store = new PostgresClaimStore(new PostgresClaimStoreOptions { ConnectionString = connectionString ?? Database.ConnectionString });
+        var store = new PostgresClaimStore(new PostgresClaimStoreOptions
+        {
+            ConnectionString = connectionString ?? Database.ConnectionString,
+            MaxClaimsPerStatement = maxClaimsPerStatement,
+        });
         _stores.Add(store);
         return store;
     }
@@ -256,7 +260,8 @@ public sealed class PostgresClaimStoreTests : IAsyncLifetime
     {
         PostgresTestDatabase.SkipUnlessConfigured();
         await using var proxy = ProxyTo(Database);
-        var store = NewStore(ViaProxy(Database, proxy));
+        // Claims one statement each (no group commit), so that concurrent claims fill the pool.
+        var store = NewStore(ViaProxy(Database, proxy), maxClaimsPerStatement: 1);
         await store.InitializeAsync(CancellationToken.None);
         // Several pooled connections, all of which die with the outage.
         await Task.WhenAll(Enumerable.Range(0, 12).Select(i => store.ClaimAsync(Claim($"task-{i}", $"s{i}"), CancellationToken.None)));
