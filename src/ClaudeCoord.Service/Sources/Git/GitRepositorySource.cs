@@ -152,16 +152,31 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         await mirror.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!mirror.Ready)
+            try
             {
-                await PrepareLockedAsync(repo, mirror, cancellationToken).ConfigureAwait(false);
-                mirror.Ready = true;
+                return await AttemptLockedAsync(repo, mirror, work, cancellationToken).ConfigureAwait(false);
             }
+            catch (GitException e) when (!e.TimedOut && NamesLockFile(e))
+            {
+                // A lock left by a git killed in another life of the service (or of another process): once
+                // it is older than any bounded git run, nobody holds it.
+                if (RemoveLockFiles(repo, mirror, _options.EffectiveStaleLockAge) == 0)
+                {
+                    throw;
+                }
 
-            return await work(mirror).ConfigureAwait(false);
+                return await AttemptLockedAsync(repo, mirror, work, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // A git of ours may have been killed mid-write.
+            mirror.Killed = true;
+            throw;
         }
         catch (GitException e)
         {
+            mirror.Killed |= e.TimedOut;
             var message = e.TimedOut
                 ? $"the git host of {repo.Name} did not answer in time (could not {what})"
                 : $"the git host of {repo.Name} could not be read (could not {what})";
@@ -184,6 +199,99 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
             mirror.Lock.Release();
         }
     }
+
+    /// <summary>One try of <paramref name="work"/>; the caller holds the mirror's semaphore.</summary>
+    private async Task<T> AttemptLockedAsync<T>(RepositoryOptions repo, Mirror mirror, Func<Mirror, Task<T>> work, CancellationToken cancellationToken)
+    {
+        if (mirror.Killed)
+        {
+            // Our git calls in this mirror are serialized and the last one was killed: every lock file in
+            // the mirror is its leftover, whatever its age.
+            RemoveLockFiles(repo, mirror, olderThan: TimeSpan.Zero);
+            mirror.Killed = false;
+        }
+
+        if (!mirror.Ready)
+        {
+            // First use since start: a crash (ours or git's) may have left locks behind.
+            RemoveLockFiles(repo, mirror, _options.EffectiveStaleLockAge);
+            await PrepareLockedAsync(repo, mirror, cancellationToken).ConfigureAwait(false);
+            mirror.Ready = true;
+        }
+
+        return await work(mirror).ConfigureAwait(false);
+    }
+
+    private static bool NamesLockFile(GitException e) =>
+        e.StandardError.Contains(".lock", StringComparison.Ordinal) || e.Message.Contains(".lock", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Deletes git's lock files in the mirror last written more than <paramref name="olderThan"/> ago
+    /// (<see cref="TimeSpan.Zero"/>: all of them). Only the places git locks are searched; symbolic links
+    /// are never followed. Returns how many were removed.
+    /// </summary>
+    private int RemoveLockFiles(RepositoryOptions repo, Mirror mirror, TimeSpan olderThan)
+    {
+        if (!Directory.Exists(mirror.Path))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        var now = DateTime.UtcNow;
+        foreach (var file in LockFiles(mirror.Path))
+        {
+            var info = new FileInfo(file);
+            if (!info.Exists || (info.Attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                continue;
+            }
+
+            if (olderThan > TimeSpan.Zero && now - info.LastWriteTimeUtc < olderThan)
+            {
+                continue;
+            }
+
+            info.Delete();
+            removed++;
+            LogStaleLockRemoved(repo.Name, Path.GetRelativePath(mirror.Path, file).Replace('\\', '/'));
+        }
+
+        return removed;
+    }
+
+    private static IEnumerable<string> LockFiles(string mirrorPath)
+    {
+        foreach (var name in TopLevelLockFiles)
+        {
+            yield return Path.Combine(mirrorPath, name);
+        }
+
+        var recurse = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            IgnoreInaccessible = true,
+            AttributesToSkip = FileAttributes.ReparsePoint,
+            MatchType = MatchType.Simple,
+        };
+        foreach (var folder in LockFolders)
+        {
+            var root = Path.Combine(mirrorPath, folder);
+            if (!Directory.Exists(root))
+            {
+                continue;
+            }
+
+            foreach (var file in Directory.EnumerateFiles(root, "*.lock", recurse))
+            {
+                yield return file;
+            }
+        }
+    }
+
+    private static readonly string[] TopLevelLockFiles = ["HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock"];
+
+    private static readonly string[] LockFolders = ["refs", Path.Combine("objects", "info")];
 
     private async Task PrepareLockedAsync(RepositoryOptions repo, Mirror mirror, CancellationToken cancellationToken)
     {
@@ -271,6 +379,9 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "git source: {Repo}: could not {What}: {Detail}")]
     private partial void LogGitFailure(string repo, string what, string detail);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "git source: {Repo}: removed stale git lock file {LockFile} from the mirror")]
+    private partial void LogStaleLockRemoved(string repo, string lockFile);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "git source: {Repo}: created blobless mirror at {Path}")]
     private partial void LogMirrorCreated(string repo, string path);
 
@@ -281,5 +392,8 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         public GitRunner Local { get; } = new(path, options.LocalTimeout);
         public GitRunner Network { get; } = new(path, options.NetworkTimeout);
         public bool Ready { get; set; }
+
+        /// <summary>A git call of ours in this mirror was killed (timed out or cancelled) since the last clean-up.</summary>
+        public bool Killed { get; set; }
     }
 }
