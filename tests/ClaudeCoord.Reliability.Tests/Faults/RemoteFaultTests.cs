@@ -104,8 +104,8 @@ public abstract class RemoteFaultTests(ITestOutputHelper output) : IAsyncLifetim
     }
 }
 
-/// <summary>A host that accepts the connection and never answers: git is stopped by the service's network bound (10 s).</summary>
-public sealed class StallingRemoteTests(ITestOutputHelper output) : RemoteFaultTests(output)
+/// <summary>A remote served over HTTP by <see cref="GitHttpHost"/>, whose fault is one of its modes.</summary>
+public abstract class HostModeRemoteTests(ITestOutputHelper output, GitHostMode fault) : RemoteFaultTests(output)
 {
     private GitHttpHost _host = null!;
 
@@ -117,7 +117,7 @@ public sealed class StallingRemoteTests(ITestOutputHelper output) : RemoteFaultT
 
     protected override Task StartFaultAsync()
     {
-        _host.Mode = GitHostMode.Stall;
+        _host.Mode = fault;
         return Task.CompletedTask;
     }
 
@@ -133,36 +133,12 @@ public sealed class StallingRemoteTests(ITestOutputHelper output) : RemoteFaultT
         await _host.DisposeAsync();
     }
 }
+
+/// <summary>A host that accepts the connection and never answers: git is stopped by the service's network bound (10 s).</summary>
+public sealed class StallingRemoteTests(ITestOutputHelper output) : HostModeRemoteTests(output, GitHostMode.Stall);
 
 /// <summary>A host that answers 500 to everything.</summary>
-public sealed class FailingRemoteTests(ITestOutputHelper output) : RemoteFaultTests(output)
-{
-    private GitHttpHost _host = null!;
-
-    protected override async Task<string> PrepareAsync()
-    {
-        _host = await GitHttpHost.StartAsync(Origin.Path);
-        return _host.Url;
-    }
-
-    protected override Task StartFaultAsync()
-    {
-        _host.Mode = GitHostMode.Fail;
-        return Task.CompletedTask;
-    }
-
-    protected override Task EndFaultAsync()
-    {
-        _host.Mode = GitHostMode.Healthy;
-        return Task.CompletedTask;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _host.DisposeAsync();
-    }
-}
+public sealed class FailingRemoteTests(ITestOutputHelper output) : HostModeRemoteTests(output, GitHostMode.Fail);
 
 /// <summary>A repository (a local path) that is gone: moved away, then back (root ignores file modes, so no chmod).</summary>
 public sealed class VanishedRemoteTests(ITestOutputHelper output) : RemoteFaultTests(output)
