@@ -177,6 +177,13 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         catch (GitException e)
         {
             mirror.Killed |= e.TimedOut;
+            if (e.StandardError.Contains("mismatched algorithms", StringComparison.Ordinal))
+            {
+                // A SHA-1 mirror of a SHA-256 remote (or the reverse): the next use makes it anew in the right format.
+                mirror.WrongObjectFormat = true;
+                mirror.Ready = false;
+            }
+
             var message = e.TimedOut
                 ? $"the git host of {repo.Name} did not answer in time (could not {what})"
                 : $"the git host of {repo.Name} could not be read (could not {what})";
@@ -295,11 +302,20 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
 
     private async Task PrepareLockedAsync(RepositoryOptions repo, Mirror mirror, CancellationToken cancellationToken)
     {
+        if (File.Exists(Path.Combine(mirror.Path, "HEAD")) && mirror.WrongObjectFormat)
+        {
+            // Made before the service knew the remote's object format: it can never fetch, and holds nothing of use.
+            Directory.Delete(mirror.Path, recursive: true);
+            mirror.WrongObjectFormat = false;
+        }
+
         if (!File.Exists(Path.Combine(mirror.Path, "HEAD")))
         {
+            // A mirror must use the remote's object format (SHA-1 or SHA-256): git refuses to fetch across them.
+            var format = await RemoteObjectFormatAsync(repo, cancellationToken).ConfigureAwait(false);
             Directory.CreateDirectory(mirror.Path);
-            await mirror.Local.RunCheckedAsync(["init", "--bare", "--quiet", "."], null, cancellationToken).ConfigureAwait(false);
-            LogMirrorCreated(repo.Name, mirror.Path);
+            await mirror.Local.RunCheckedAsync(["init", "--bare", "--quiet", "--object-format=" + format, "."], null, cancellationToken).ConfigureAwait(false);
+            LogMirrorCreated(repo.Name, format, mirror.Path);
         }
 
         // Set on every start: the config file may name a new URL since the mirror was made.
@@ -315,6 +331,21 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         {
             await mirror.Local.RunCheckedAsync(["config", key, value], null, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// <c>sha256</c> when the remote's commit ids are 64 hex digits, else <c>sha1</c> (also for an empty remote,
+    /// as git itself would). <c>ls-remote</c> answers across object formats, unlike <c>fetch</c>.
+    /// </summary>
+    private async Task<string> RemoteObjectFormatAsync(RepositoryOptions repo, CancellationToken cancellationToken)
+    {
+        var url = repo.Url ?? throw new RepositoryUnavailableException($"{repo.Name} has no url for source \"git\"");
+        Directory.CreateDirectory(_mirrorsRoot);
+        var outsideMirror = new GitRunner(_mirrorsRoot, _options.NetworkTimeout);
+        var output = await outsideMirror.RunCheckedAsync(WithUploadPack(repo, ["ls-remote", "--heads"], url, "refs/heads/" + repo.MainBranch), null, cancellationToken).ConfigureAwait(false);
+        var firstId = output.AsSpan().TrimStart();
+        var end = firstId.IndexOfAny('\t', ' ', '\n');
+        return (end < 0 ? firstId.Length : end) == 64 ? "sha256" : "sha1";
     }
 
     private static async Task FetchMainLockedAsync(RepositoryOptions repo, Mirror mirror, CancellationToken cancellationToken)
@@ -382,8 +413,8 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "git source: {Repo}: removed stale git lock file {LockFile} from the mirror")]
     private partial void LogStaleLockRemoved(string repo, string lockFile);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "git source: {Repo}: created blobless mirror at {Path}")]
-    private partial void LogMirrorCreated(string repo, string path);
+    [LoggerMessage(Level = LogLevel.Information, Message = "git source: {Repo}: created blobless {ObjectFormat} mirror at {Path}")]
+    private partial void LogMirrorCreated(string repo, string objectFormat, string path);
 
     private sealed class Mirror(string path, GitSourceOptions options)
     {
@@ -395,5 +426,8 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
 
         /// <summary>A git call of ours in this mirror was killed (timed out or cancelled) since the last clean-up.</summary>
         public bool Killed { get; set; }
+
+        /// <summary>A fetch found that the mirror's object format is not the remote's.</summary>
+        public bool WrongObjectFormat { get; set; }
     }
 }
