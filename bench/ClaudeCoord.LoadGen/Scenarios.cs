@@ -235,9 +235,7 @@ internal sealed class HttpScenario : IScenario
             Branch = "bench/" + id,
             PlanFile = "context/bench.json",
         }, CoordJsonContext.Default.ClaimRequest);
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new("application/json");
-        return new HttpRequestMessage(HttpMethod.Post, new Uri(_baseUrl, "claim")) { Content = content };
+        return JsonPost("claim", body);
     }
 
     private HttpRequestMessage UnknownCompletionRequest()
@@ -250,9 +248,14 @@ internal sealed class HttpScenario : IScenario
             SessionId = "s-" + _idPrefix + "-proof",
             TaskId = "t-" + _idPrefix + "-proof",
         }, CoordJsonContext.Default.CompleteRequest);
+        return JsonPost("complete", body);
+    }
+
+    private HttpRequestMessage JsonPost(string path, byte[] body)
+    {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new("application/json");
-        return new HttpRequestMessage(HttpMethod.Post, new Uri(_baseUrl, "complete")) { Content = content };
+        return new HttpRequestMessage(HttpMethod.Post, new Uri(_baseUrl, path)) { Content = content };
     }
 
     private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "...";

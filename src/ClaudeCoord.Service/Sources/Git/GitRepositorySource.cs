@@ -302,6 +302,7 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
 
     private async Task PrepareLockedAsync(RepositoryOptions repo, Mirror mirror, CancellationToken cancellationToken)
     {
+        var url = repo.Url ?? throw new RepositoryUnavailableException($"{repo.Name} has no url for source \"git\"");
         if (File.Exists(Path.Combine(mirror.Path, "HEAD")) && mirror.WrongObjectFormat)
         {
             // Made before the service knew the remote's object format: it can never fetch, and holds nothing of use.
@@ -312,7 +313,7 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         if (!File.Exists(Path.Combine(mirror.Path, "HEAD")))
         {
             // A mirror must use the remote's object format (SHA-1 or SHA-256): git refuses to fetch across them.
-            var format = await RemoteObjectFormatAsync(repo, cancellationToken).ConfigureAwait(false);
+            var format = await RemoteObjectFormatAsync(repo, url, cancellationToken).ConfigureAwait(false);
             Directory.CreateDirectory(mirror.Path);
             await mirror.Local.RunCheckedAsync(["init", "--bare", "--quiet", "--object-format=" + format, "."], null, cancellationToken).ConfigureAwait(false);
             LogMirrorCreated(repo.Name, format, mirror.Path);
@@ -321,7 +322,7 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
         // Set on every start: the config file may name a new URL since the mirror was made.
         (string Key, string Value)[] settings =
         [
-            ("remote.origin.url", repo.Url ?? throw new RepositoryUnavailableException($"{repo.Name} has no url for source \"git\"")),
+            ("remote.origin.url", url),
             ("remote.origin.promisor", "true"),
             ("remote.origin.partialclonefilter", "blob:none"),
             ("core.logAllRefUpdates", "false"),
@@ -337,9 +338,8 @@ public sealed partial class GitRepositorySource : IRepositorySource, IDisposable
     /// <c>sha256</c> when the remote's commit ids are 64 hex digits, else <c>sha1</c> (also for an empty remote,
     /// as git itself would). <c>ls-remote</c> answers across object formats, unlike <c>fetch</c>.
     /// </summary>
-    private async Task<string> RemoteObjectFormatAsync(RepositoryOptions repo, CancellationToken cancellationToken)
+    private async Task<string> RemoteObjectFormatAsync(RepositoryOptions repo, string url, CancellationToken cancellationToken)
     {
-        var url = repo.Url ?? throw new RepositoryUnavailableException($"{repo.Name} has no url for source \"git\"");
         Directory.CreateDirectory(_mirrorsRoot);
         var outsideMirror = new GitRunner(_mirrorsRoot, _options.NetworkTimeout);
         var output = await outsideMirror.RunCheckedAsync(WithUploadPack(repo, ["ls-remote", "--heads"], url, "refs/heads/" + repo.MainBranch), null, cancellationToken).ConfigureAwait(false);

@@ -270,8 +270,9 @@ public sealed partial class PostgresClaimStore
 
         foreach (var row in rows)
         {
-            var command = batch[callers[(row.Repo, row.TaskId, row.SessionId)]].Command;
-            outcomes[callers[(row.Repo, row.TaskId, row.SessionId)]] = new ClaimOutcome.Claimed(
+            var caller = callers[(row.Repo, row.TaskId, row.SessionId)];
+            var command = batch[caller].Command;
+            outcomes[caller] = new ClaimOutcome.Claimed(
                 new StoredClaim(row.Id, command.Repo, command.TaskId, command.SessionId, command.Branch, command.PlanFile,
                     row.ClaimedAt, BranchSeen: false, BranchSeenAhead: false),
                 WasAlreadyHeld: false);

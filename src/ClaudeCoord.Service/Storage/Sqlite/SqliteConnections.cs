@@ -174,8 +174,6 @@ internal static class SqliteFailures
 {
     private const int SqliteConstraint = 19;
 
-    /// <summary>A unique or check constraint refused the statement.</summary>
-    public static bool IsConstraintViolation(this SqliteException exception) => exception.SqliteErrorCode == SqliteConstraint;
 
     /// <summary>True when no transaction is open on the connection (SQLite may roll one back by itself on I/O errors).</summary>
     public static bool IsAutocommit(this SqliteConnection connection) =>
