@@ -20,29 +20,35 @@ public sealed class TempGitRepository : IDisposable
 
     public bool IsBare { get; }
 
-    /// <summary>A new, empty, non-bare repository on branch <paramref name="branch"/>.</summary>
-    public static TempGitRepository Init(string branch = "main")
+    /// <summary>
+    /// A new, empty, non-bare repository on branch <paramref name="branch"/>, in git's default object format
+    /// or <paramref name="objectFormat"/> (<c>sha256</c>).
+    /// </summary>
+    public static TempGitRepository Init(string branch = "main", string? objectFormat = null)
     {
         var path = TempFolder.Create("repo");
         var repo = new TempGitRepository(path, bare: false);
-        repo.Git("init", "-q", "-b", branch);
+        repo.Git(["init", "-q", "-b", branch, .. ObjectFormatOption(objectFormat)]);
         repo.Git("config", "user.name", "Fixture");
         repo.Git("config", "user.email", "fixture@example.com");
         repo.Git("config", "commit.gpgsign", "false");
         return repo;
     }
 
-    /// <summary>A new bare repository (an "origin") on branch <paramref name="branch"/>.</summary>
-    public static TempGitRepository InitBare(string branch = "main")
+    /// <summary>A new bare repository (an "origin") on branch <paramref name="branch"/>, optionally in <paramref name="objectFormat"/>.</summary>
+    public static TempGitRepository InitBare(string branch = "main", string? objectFormat = null)
     {
         var path = TempFolder.Create("origin") ;
         var repo = new TempGitRepository(path, bare: true);
-        repo.Git("init", "-q", "--bare", "-b", branch);
+        repo.Git(["init", "-q", "--bare", "-b", branch, .. ObjectFormatOption(objectFormat)]);
         // Let blobless clones of a local path really be blobless (SPEC.md, source = "git").
         repo.Git("config", "uploadpack.allowFilter", "true");
         repo.Git("config", "uploadpack.allowAnySHA1InWant", "true");
         return repo;
     }
+
+    private static string[] ObjectFormatOption(string? objectFormat) =>
+        objectFormat is null ? [] : ["--object-format=" + objectFormat];
 
     /// <summary>Clones <paramref name="origin"/> into a new work tree with "origin" as its remote.</summary>
     public static TempGitRepository Clone(TempGitRepository origin)

@@ -16,44 +16,31 @@ public sealed class Sha256RepositoryTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private readonly string _root = TempFolder.Create("sha256");
-    private readonly string _work;
-    private readonly string _origin;
+    private readonly string _dataDir = TempFolder.Create("data");
+    private readonly TempGitRepository _origin = TempGitRepository.InitBare(objectFormat: "sha256");
+    private readonly TempGitRepository _work = TempGitRepository.Init(objectFormat: "sha256");
 
-    public Sha256RepositoryTests()
-    {
-        _work = Path.Combine(_root, "work");
-        _origin = Path.Combine(_root, "origin.git");
-        Directory.CreateDirectory(_work);
-        Directory.CreateDirectory(_origin);
-        TempGitRepository.Run(_origin, null, "init", "-q", "--bare", "--object-format=sha256", "-b", "main");
-        TempGitRepository.Run(_origin, null, "config", "uploadpack.allowFilter", "true");
-        TempGitRepository.Run(_work, null, "init", "-q", "--object-format=sha256", "-b", "main");
-        TempGitRepository.Run(_work, null, "config", "user.name", "Fixture");
-        TempGitRepository.Run(_work, null, "config", "user.email", "fixture@example.com");
-        TempGitRepository.Run(_work, null, "config", "commit.gpgsign", "false");
+    public Sha256RepositoryTests() =>
         Commit("context/plan.json", """{"plan_name":"P","last_updated":"2026-01-01","tasks":[]}""", "plan");
+
+    private RepositoryOptions Repo => new() { Name = "acme/sha256", Source = RepositorySourceKind.Git, Url = _origin.Path, PlanPath = "context" };
+
+    public void Dispose()
+    {
+        _work.Dispose();
+        _origin.Dispose();
+        TempFolder.Delete(_dataDir);
     }
-
-    private string DataDir => Path.Combine(_root, "data");
-
-    private RepositoryOptions Repo => new() { Name = "acme/sha256", Source = RepositorySourceKind.Git, Url = _origin, PlanPath = "context" };
-
-    public void Dispose() => TempFolder.Delete(_root);
 
     private string Commit(string file, string content, string message)
     {
-        var path = Path.Combine(_work, file);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, content);
-        TempGitRepository.Run(_work, null, "add", "-A");
-        TempGitRepository.Run(_work, null, "commit", "-q", "-m", message);
-        TempGitRepository.Run(_work, null, "push", "-q", _origin, "main");
-        return TempGitRepository.Run(_work, null, "rev-parse", "HEAD").Trim();
+        _work.WriteFile(file, content).CommitAll(message);
+        _work.Git("push", "-q", _origin.Path, "main");
+        return _work.Head();
     }
 
     private GitRepositorySource NewSource() =>
-        new(new StorageOptions { DataDir = DataDir }, new GitSourceOptions(), NullLogger<GitRepositorySource>.Instance);
+        new(new StorageOptions { DataDir = _dataDir }, new GitSourceOptions(), NullLogger<GitRepositorySource>.Instance);
 
     [Fact]
     public async Task A_sha256_remote_gets_a_sha256_mirror_whose_tip_and_token_are_the_repositorys_own()
@@ -66,7 +53,7 @@ public sealed class Sha256RepositoryTests : IDisposable
 
         Assert.Equal(64, tip.Length);
         Assert.Equal(head, tip);
-        Assert.Equal((await new GitRepository(_work).ComputeTokenAsync(head, "context")).Token, token);
+        Assert.Equal((await new GitRepository(_work.Path).ComputeTokenAsync(head, "context")).Token, token);
         Assert.Equal("sha256", TempGitRepository.Run(source.MirrorPath(Repo), null, "rev-parse", "--show-object-format").Trim());
     }
 
@@ -80,12 +67,12 @@ public sealed class Sha256RepositoryTests : IDisposable
                 [[repos]]
                 name = "acme/sha256"
                 source = "git"
-                url = "{_origin}"
+                url = "{_origin.Path}"
                 plan_path = "context"
                 """,
         });
-        var head = TempGitRepository.Run(_work, null, "rev-parse", "HEAD").Trim();
-        var proof = (head, (await new GitRepository(_work).ComputeTokenAsync(head, "context")).Token);
+        var head = _work.Head();
+        var proof = (head, (await new GitRepository(_work.Path).ComputeTokenAsync(head, "context")).Token);
 
         var claimed = await service.ClaimAsync(proof, "s-1", "task-a", "claude/a", repo: "acme/sha256");
         var taken = await service.ClaimAsync(proof, "s-2", "task-a", "claude/b", repo: "acme/sha256");
@@ -109,7 +96,7 @@ public sealed class Sha256RepositoryTests : IDisposable
         await Assert.ThrowsAsync<RepositoryUnavailableException>(() => source.FetchMainTipAsync(Repo, CancellationToken.None).WaitAsync(Bound));
         var tip = await source.FetchMainTipAsync(Repo, CancellationToken.None).WaitAsync(Bound);
 
-        Assert.Equal(TempGitRepository.Run(_work, null, "rev-parse", "HEAD").Trim(), tip);
+        Assert.Equal(_work.Head(), tip);
         Assert.Equal("sha256", TempGitRepository.Run(mirror, null, "rev-parse", "--show-object-format").Trim());
     }
 
